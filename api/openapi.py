@@ -1,0 +1,234 @@
+"""The OpenAPI 3.1 document (/openapi.json) and a readable page (/docs), both offline."""
+
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Response, jsonify
+
+from events import EVENT_TYPES, KINDS
+from events.fields import HolderSchema
+
+docs = Blueprint("docs", __name__)
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+DATE = {"type": "string", "format": "date"}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+
+
+def _problem_responses(*codes: int) -> dict[str, Any]:
+    text = {400: "Malformed body", 401: "No or bad token", 403: "Outside your scope",
+            404: "Not found (or not visible to you)", 409: "Conflict with the current state",
+            413: "Body too large", 422: "Invalid fields", 503: "Not ready; retry after the "
+            "Retry-After header"}
+    return {str(c): {"description": text[c],
+                     "content": {"application/problem+json": {"schema": PROBLEM}}}
+            for c in codes}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+KIND_PARAM = {"name": "kind", "in": "path", "required": True,
+              "schema": {"type": "string", "enum": list(KINDS)}}
+KEY_PARAM = {"name": "key", "in": "path", "required": True,
+             "description": "The record's key, URL-encoded ('/' as %2F).",
+             "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+CODE_PARAM = {"name": "code", "in": "path", "required": True,
+              "schema": {"type": "string", "pattern": "^[0-9]{6}$"}}
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+AS_OF = _query("as_of", DATE, "Business date (Asia/Shanghai calendar).")
+KNOWN_AT = _query("known_at", TIMESTAMP, "Recorded time: only events recorded by then count. "
+                  "A bare date means the end of that day in Asia/Shanghai.")
+
+
+def _paths() -> dict[str, Any]:
+    secured = [{"bearer": []}]
+    return {
+        "/v1/events": {"post": {
+            "summary": "Record one lifecycle event", "operationId": "postEvent",
+            "security": secured,
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _ref("Envelope")}}},
+            "responses": {"201": _json(_ref("Receipt"), "Stored"),
+                          "200": _json(_ref("Receipt"), "Already stored (same id, same body)"),
+                          **_problem_responses(400, 401, 403, 404, 409, 413, 422, 503)}}},
+        "/v1/records/{kind}/{key}": {"get": {
+            "summary": "A record's state", "operationId": "getRecord", "security": secured,
+            "parameters": [KIND_PARAM, KEY_PARAM, AS_OF, KNOWN_AT],
+            "responses": {"200": _json(_ref("RecordState")),
+                          **_problem_responses(401, 404, 422, 503)}}},
+        "/v1/records/{kind}/{key}/events": {"get": {
+            "summary": "A record's full history", "operationId": "getRecordHistory",
+            "security": secured, "parameters": [KIND_PARAM, KEY_PARAM],
+            "responses": {"200": _json(_ref("EventList")), **_problem_responses(401, 404, 503)}}},
+        "/v1/tenants": {"get": {
+            "summary": "The tenants you can see", "operationId": "listTenants",
+            "security": secured,
+            "responses": {"200": _json({"type": "object", "required": ["tenants"],
+                                        "properties": {"tenants": {"type": "array",
+                                                                   "items": _ref("Tenant")}}}),
+                          **_problem_responses(401, 503)}}},
+        "/v1/tenants/{code}": {"get": {
+            "summary": "One tenant with its ancestors and children", "operationId": "getTenant",
+            "security": secured, "parameters": [CODE_PARAM],
+            "responses": {"200": _json({"type": "object",
+                                        "required": ["tenant", "ancestors", "children"],
+                                        "properties": {
+                                            "tenant": _ref("Tenant"),
+                                            "ancestors": {"type": "array", "items": _ref("Tenant")},
+                                            "children": {"type": "array", "items": _ref("Tenant")}}}),
+                          **_problem_responses(401, 403, 404, 503)}}},
+        "/v1/health": {"get": {
+            "summary": "Liveness", "operationId": "health", "security": [],
+            "responses": {"200": _json({"type": "object", "required": ["status"],
+                                        "properties": {"status": {"type": "string"}}})}}},
+        "/v1/public/records/{kind}/{key}": {"get": {
+            "summary": "Public verification of a record", "operationId": "publicRecord",
+            "security": [], "parameters": [KIND_PARAM, KEY_PARAM],
+            "responses": {"200": _json(_ref("PublicRecord")), **_problem_responses(404, 503)}}},
+    }
+
+
+def _components(spec: APISpec) -> None:
+    spec.components.schema("Holder", schema=HolderSchema)
+    variants = []
+    for type_name, cls in EVENT_TYPES.items():
+        data_name = f"{cls.__name__}Data"
+        spec.components.schema(data_name, schema=cls.Payload)
+        variant = {
+            "type": "object", "additionalProperties": False,
+            "required": ["id", "type", "record", "occurred_on", "data"]
+            + (["kind"] if not cls.KIND else []),
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "type": {"const": type_name},
+                "record": {"type": "string", "minLength": 1, "maxLength": 200},
+                "kind": {"type": "string", "enum": [cls.KIND] if cls.KIND else list(KINDS)},
+                "tenant": {"type": "string", "pattern": "^[0-9]{6}$"},
+                "occurred_on": DATE,
+                "expected_version": {"type": "integer", "minimum": 0},
+                "data": _ref(data_name),
+            },
+        }
+        spec.components.schema(f"{cls.__name__}Envelope", variant)
+        variants.append(_ref(f"{cls.__name__}Envelope"))
+    spec.components.schema("Envelope", {"oneOf": variants})
+    spec.components.schema("Problem", {
+        "type": "object", "required": ["type", "title", "status", "detail"],
+        "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                       "status": {"type": "integer"}, "detail": {"type": "string"},
+                       "errors": {"type": "object"}}})
+    spec.components.schema("Receipt", {
+        "type": "object",
+        "required": ["id", "type", "kind", "record", "tenant", "version", "position",
+                     "recorded_at"],
+        "properties": {"id": {"type": "string", "format": "uuid"}, "type": {"type": "string"},
+                       "kind": {"type": "string"}, "record": {"type": "string"},
+                       "tenant": {"type": "string"}, "version": {"type": "integer"},
+                       "position": {"type": "integer"}, "recorded_at": TIMESTAMP}})
+    spec.components.schema("Actor", {
+        "type": "object", "required": ["id", "name", "role"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                       "role": {"type": "string"}}})
+    spec.components.schema("StoredEvent", {
+        "type": "object",
+        "required": ["id", "type", "record", "kind", "tenant", "occurred_on", "data", "version",
+                     "position", "recorded_at", "actor"],
+        "properties": {"id": {"type": "string"}, "type": {"type": "string"},
+                       "record": {"type": "string"}, "kind": {"type": "string"},
+                       "tenant": {"type": "string"}, "occurred_on": DATE,
+                       "data": {"type": "object"}, "version": {"type": "integer"},
+                       "position": {"type": "integer"}, "recorded_at": TIMESTAMP,
+                       "actor": _ref("Actor")}})
+    spec.components.schema("EventList", {
+        "type": "object", "required": ["events", "next"],
+        "properties": {"events": {"type": "array", "items": _ref("StoredEvent")},
+                       "next": {"type": ["string", "integer", "null"]}}})
+    spec.components.schema("RecordState", {
+        "type": "object",
+        "required": ["kind", "record", "tenant", "status", "voided", "version", "position",
+                     "attributes", "as_of"],
+        "properties": {"kind": {"type": "string"}, "record": {"type": "string"},
+                       "tenant": {"type": "string"}, "status": {"type": "string"},
+                       "voided": {"type": "boolean"}, "version": {"type": "integer"},
+                       "position": {"type": "integer"}, "created_on": DATE,
+                       "last_occurred_on": DATE, "recorded_at": TIMESTAMP,
+                       "updated_at": TIMESTAMP, "attributes": {"type": "object"},
+                       "international_certificates": {"type": "array",
+                                                      "items": {"type": "object"}},
+                       "as_of": DATE, "known_at": {"type": ["string", "null"]}}})
+    spec.components.schema("Tenant", {
+        "type": "object", "required": ["code", "name", "level", "parent"],
+        "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                       "name_en": {"type": "string"}, "level": {"type": "string"},
+                       "division_type": {"type": "string"},
+                       "parent": {"type": ["string", "null"]}}})
+    spec.components.schema("PublicRecord", {
+        "type": "object", "required": ["kind", "record", "status", "checked_on"],
+        "properties": {"kind": {"type": "string"}, "record": {"type": "string"},
+                       "status": {"type": "string"}, "holder_name": {"type": ["string", "null"]},
+                       "valid_until": {"type": ["string", "null"]},
+                       "valid": {"type": "boolean"}, "checked_on": DATE}})
+
+
+@lru_cache(maxsize=1)
+def build_spec() -> dict[str, Any]:
+    spec = APISpec(
+        title="Quality Brand Registry", version="1.0.0", openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Lifecycle events of Zhejiang's quality-brand programmes, counts "
+                             "and plan progress. Errors are RFC 9457 problem+json."},
+    )
+    _components(spec)
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    document = spec.to_dict()
+    document["paths"] = _paths()
+    document["security"] = [{"bearer": []}]
+    return document
+
+
+@docs.get("/openapi.json")
+def openapi_json():
+    return jsonify(build_spec())
+
+
+@docs.get("/docs")
+def docs_page():
+    """A plain HTML rendering of the OpenAPI document (no CDN, no script)."""
+    spec = build_spec()
+    rows = []
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            codes = ", ".join(sorted(op.get("responses", {})))
+            params = ", ".join(p["name"] for p in op.get("parameters", []))
+            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>"
+                        f"{html.escape(path)}</code></td><td>{html.escape(op.get('summary', ''))}"
+                        f"</td><td>{html.escape(params)}</td><td>{codes}</td></tr>")
+    types = "".join(f"<li><code>{html.escape(t)}</code></li>" for t in EVENT_TYPES)
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Quality Brand Registry API</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}
+</style></head><body><h1>Quality Brand Registry API</h1>
+<p>Machine-readable document: <a href="/openapi.json">/openapi.json</a>.
+Send <code>Authorization: Bearer &lt;token&gt;</code>. Errors are RFC 9457
+<code>application/problem+json</code>.</p>
+<table><tr><th>method</th><th>path</th><th>what</th><th>parameters</th><th>responses</th></tr>
+{''.join(rows)}</table><h2>Event types</h2><ul>{types}</ul></body></html>"""
+    return Response(page, mimetype="text/html")

@@ -1,0 +1,116 @@
+"""Reading the request: JSON bodies and typed query parameters, with field-named errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from flask import current_app, request
+
+from registry.clock import SHANGHAI
+from tenants.errors import InvalidInput, RegistryError
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class MalformedBody(RegistryError):
+    status = 400
+    slug = "malformed-body"
+    title = "Malformed request body"
+
+
+class BodyTooLarge(RegistryError):
+    status = 413
+    slug = "body-too-large"
+    title = "Request body too large"
+
+
+def json_body(max_bytes: int | None = None) -> Any:
+    """The request's JSON document; 400 when it is not JSON, 413 when it is too large."""
+    limit = max_bytes or current_app.config["REGISTRY_SETTINGS"].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge(f"The body is larger than {limit} bytes.", limit=limit)
+    raw = request.get_data(cache=False)
+    if len(raw) > limit:
+        raise BodyTooLarge(f"The body is larger than {limit} bytes.", limit=limit)
+    if not raw.strip():
+        raise MalformedBody("The request has no body; send a JSON document.")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        message = "The body is not valid UTF-8 JSON"
+        if isinstance(exc, json.JSONDecodeError):
+            message += f" (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        elif isinstance(exc, RecursionError):
+            message += " (nested too deeply)"
+        raise MalformedBody(message + ".") from None
+
+
+def date_param(name: str) -> dt.date | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if not _DATE.match(value):
+        raise InvalidInput({name: ["Not a valid date (expected YYYY-MM-DD)."]})
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput({name: ["Not a valid date (expected YYYY-MM-DD)."]}) from None
+
+
+def timestamp_param(name: str) -> dt.datetime | None:
+    """An ISO 8601 time with an offset (or Z); a bare date means the end of that day in
+    Asia/Shanghai."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if _DATE.match(value):
+        day = date_param(name)
+        end = dt.datetime.combine(day, dt.time(23, 59, 59, 999999), tzinfo=SHANGHAI)
+        return end.astimezone(dt.timezone.utc)
+    try:
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise InvalidInput({name: ["Not a valid timestamp (ISO 8601 with an offset, e.g. "
+                                   "2026-03-01T00:00:00Z)."]}) from None
+    if stamp.tzinfo is None:
+        raise InvalidInput({name: ["Give a time zone offset or Z (e.g. 2026-03-01T08:00:00+08:00)."]})
+    return stamp.astimezone(dt.timezone.utc)
+
+
+def int_param(name: str, default: int | None, minimum: int, maximum: int) -> int | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    if not re.fullmatch(r"-?\d{1,12}", value):
+        raise InvalidInput({name: ["Not a valid integer."]})
+    number = int(value)
+    if not minimum <= number <= maximum:
+        raise InvalidInput({name: [f"Must be between {minimum} and {maximum}."]})
+    return number
+
+
+def record_address(kind: str, key: str) -> tuple[str, str]:
+    """The kind and key as the client encoded them (keys may hold '/', sent as %2F)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        path = raw.split("?", 1)[0]
+        parts = path.split("/")
+        # ['', 'v1', ('public',) 'records', kind, key (, 'events')]
+        start = parts.index("records") + 1 if "records" in parts else None
+        if start is not None:
+            rest = parts[start:]
+            if len(rest) == 2 or (len(rest) == 3 and rest[2] == "events"):
+                try:
+                    return _decode_segment(rest[0]), _decode_segment(rest[1])
+                except UnicodeError:
+                    pass
+    return kind, key
+
+
+def _decode_segment(segment: str) -> str:
+    """WSGI strings carry bytes as latin-1: percent-decode the bytes, then read UTF-8."""
+    return unquote_to_bytes(segment.encode("latin-1")).decode("utf-8")

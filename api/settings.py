@@ -1,0 +1,39 @@
+"""Configuration, read from the environment in factories (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+DEFAULT_DATABASE_URL = "sqlite:///registry.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service; `REGISTRY_*` environment variables override the defaults."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    database_schema: str = "public"
+    max_body_bytes: int = 2 * 1024 * 1024
+    read_wait_seconds: float = 5.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        settings = cls()
+        if env.get("REGISTRY_DATABASE_URL"):
+            settings = replace(settings, database_url=env["REGISTRY_DATABASE_URL"])
+        if env.get("REGISTRY_DATABASE_SCHEMA"):
+            settings = replace(settings, database_schema=env["REGISTRY_DATABASE_SCHEMA"])
+        if env.get("REGISTRY_MAX_BODY_BYTES"):
+            settings = replace(settings, max_body_bytes=int(env["REGISTRY_MAX_BODY_BYTES"]))
+        return settings
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Settings":
+        return replace(self, **dict(overrides or {}))
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql", "postgres"))

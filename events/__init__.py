@@ -1,0 +1,106 @@
+"""The event catalogue: one class per wire type, payload schemas, ids and topics.
+
+Stored topics (`events.certification:CertificationIssued`) are data: renaming a module or a
+class is a data migration (register an alias with `eventsourcing.utils.register_topic`).
+Payload changes use `class_version` and `upcast_vN_vN+1` static methods on the class.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+from events.award import AWARD_LEVELS, AwardGranted, AwardNominated, AwardRevoked
+from events.base import DateAsISO, RecordEvent, RegistryEvent
+from events.certification import (
+    CertificationExpired,
+    CertificationIssued,
+    CertificationReinstated,
+    CertificationRenewed,
+    CertificationSuspended,
+    CertificationWithdrawn,
+    InternationalCertificateIssued,
+    InternationalCertificateWithdrawn,
+)
+from events.gi import GI_TYPES, GiApplied, GiCancelled, GiRegistered, GiRejected
+from events.record import AMENDABLE, RecordAmended, RecordTransferred, RecordVoided
+from events.registry import EnvelopeAccepted, PrincipalAdded, PrincipalRevoked, TenantRegistered
+from events.standard import (
+    StandardDraftingApproved,
+    StandardPublished,
+    StandardRevised,
+    StandardWithdrawn,
+)
+
+KINDS = ("certification", "standard", "award", "gi")
+
+RECORD_EVENT_CLASSES: tuple[type[RecordEvent], ...] = (
+    CertificationIssued,
+    CertificationRenewed,
+    CertificationSuspended,
+    CertificationReinstated,
+    CertificationWithdrawn,
+    CertificationExpired,
+    InternationalCertificateIssued,
+    InternationalCertificateWithdrawn,
+    StandardDraftingApproved,
+    StandardPublished,
+    StandardRevised,
+    StandardWithdrawn,
+    AwardNominated,
+    AwardGranted,
+    AwardRevoked,
+    GiApplied,
+    GiRegistered,
+    GiRejected,
+    GiCancelled,
+    RecordAmended,
+    RecordTransferred,
+    RecordVoided,
+)
+
+EVENT_TYPES: dict[str, type[RecordEvent]] = {cls.TYPE: cls for cls in RECORD_EVENT_CLASSES}
+
+# Fixed namespace of every name-derived id in this registry.
+NAMESPACE = UUID("6f1d1c0e-3b0a-5d43-9a1f-7d2b8e4c9a10")
+
+
+def record_id(kind: str, key: str) -> UUID:
+    """The id of the record with this normalised key (keys are unique within a kind)."""
+    return uuid5(NAMESPACE, f"record/{kind}/{key}")
+
+
+def tenant_id(code: str) -> UUID:
+    """The id of the tenant aggregate of a division code."""
+    return uuid5(NAMESPACE, f"tenant/{code}")
+
+
+def principal_id_for_token_hash(token_hash: str) -> UUID:
+    """The id of the principal aggregate holding a token with this hash."""
+    return uuid5(NAMESPACE, f"principal/{token_hash}")
+
+
+def receipt_id(envelope_id: UUID) -> UUID:
+    """The id of the receipt aggregate of an envelope id."""
+    return uuid5(NAMESPACE, f"envelope/{envelope_id}")
+
+
+__all__ = [
+    "AMENDABLE",
+    "AWARD_LEVELS",
+    "DateAsISO",
+    "EVENT_TYPES",
+    "EnvelopeAccepted",
+    "GI_TYPES",
+    "KINDS",
+    "NAMESPACE",
+    "PrincipalAdded",
+    "PrincipalRevoked",
+    "RECORD_EVENT_CLASSES",
+    "RecordEvent",
+    "RegistryEvent",
+    "TenantRegistered",
+    "principal_id_for_token_hash",
+    "receipt_id",
+    "record_id",
+    "tenant_id",
+] + [cls.__name__ for cls in RECORD_EVENT_CLASSES]

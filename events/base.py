@@ -1,0 +1,62 @@
+"""Base classes of the stored events and the date transcoding they need."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import Transcoding
+from marshmallow import Schema
+
+
+class DateAsISO(Transcoding):
+    """Stores `datetime.date` values as ISO strings (the library has no date transcoding)."""
+
+    type = dt.date
+    name = "date_iso"
+
+    def encode(self, obj: dt.date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> dt.date:
+        return dt.date.fromisoformat(data)
+
+
+class RecordEvent(DomainEvent):
+    """A lifecycle event of one record, as posted in an envelope.
+
+    `timestamp` is the registry's `recorded_at`; `originator_version` is the record's version.
+    `tenant` is the tenant the record belonged to when the event was recorded.
+    """
+
+    TYPE: ClassVar[str] = ""
+    KIND: ClassVar[str] = ""
+    Payload: ClassVar[type[Schema]]
+
+    envelope_id: UUID
+    kind: str
+    key: str
+    tenant: str
+    occurred_on: dt.date
+    actor: dict
+
+    @classmethod
+    def payload_fields(cls) -> tuple[str, ...]:
+        """The names of the `data` fields this type carries."""
+        return tuple(cls.Payload().fields)
+
+    def data(self) -> dict[str, Any]:
+        """The event's `data` object as it appears on the wire (absent fields left out)."""
+        return {
+            name: value
+            for name in self.payload_fields()
+            if (value := getattr(self, name, None)) is not None
+        }
+
+
+class RegistryEvent(DomainEvent):
+    """An event of the registry's own aggregates (tenants, principals, plans, receipts)."""
+
+    TYPE: ClassVar[str] = ""

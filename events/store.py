@@ -1,0 +1,153 @@
+"""The event store: one eventsourcing Application holding every event, read by position.
+
+The native recorders are used (`eventsourcing.sqlite`, `eventsourcing.postgres`): they are
+the fastest (../shared/notes/eventsourcing-9.5.md section 15) and the PostgreSQL one takes a
+table lock per insert, so positions become visible in commit order (gap-safe tailing).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+from urllib.parse import unquote, urlsplit
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent
+
+from events.base import DateAsISO
+
+__all__ = ["EventLog", "IntegrityError", "Positioned", "store_environment"]
+
+
+@dataclass(frozen=True)
+class Positioned:
+    """A stored event with its global position."""
+
+    position: int
+    event: Any
+
+
+class _Store(Application):
+    name = "Registry"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+
+def store_environment(database_url: str, schema: str = "public", *, create_tables: bool = False,
+                      pool_size: int = 2, max_overflow: int = 8) -> dict[str, str]:
+    """The eventsourcing settings for a SQLAlchemy-style database URL."""
+    parts = urlsplit(database_url)
+    scheme = parts.scheme.split("+")[0]
+    create = "y" if create_tables else "n"
+    if scheme == "sqlite":
+        path = database_url.split(":///", 1)[1] if ":///" in database_url else ""
+        if not path or path == ":memory:":
+            raise ValueError("The registry needs a SQLite file, e.g. sqlite:///registry.db")
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path,
+                "SQLITE_LOCK_TIMEOUT": "30", "CREATE_TABLE": create}
+    if scheme in ("postgresql", "postgres"):
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(max_overflow),
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+            "CREATE_TABLE": create,
+        }
+    raise ValueError(f"Unsupported database URL scheme '{parts.scheme}'")
+
+
+# Keys of os.environ that would otherwise override our explicit settings.
+_LIBRARY_KEYS = ("PERSISTENCE_MODULE", "INFRASTRUCTURE_FACTORY", "FACTORY_TOPIC",
+                 "CIPHER_KEY", "CIPHER_TOPIC", "COMPRESSOR_TOPIC")
+
+
+class EventLog:
+    """Appends events atomically and reads them back by record or by global position."""
+
+    def __init__(self, database_url: str, schema: str = "public", *,
+                 create_tables: bool = False, **pool: int) -> None:
+        env = store_environment(database_url, schema, create_tables=create_tables, **pool)
+        for key in _LIBRARY_KEYS:
+            if key not in env and (key in os.environ or f"REGISTRY_{key}" in os.environ):
+                raise RuntimeError(f"Unset {key}: the registry configures its store itself")
+        self.is_postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+        self.schema = schema
+        self._app = _Store(env=env)
+        self.recorder = self._app.recorder
+        self.mapper = self._app.mapper
+        if self.is_postgres:
+            from psycopg.sql import SQL, Identifier
+
+            table = SQL("{}.{}").format(Identifier(schema), Identifier(self.recorder.events_table_name))
+            self._history_sql = SQL(
+                "SELECT notification_id AS position, originator_id, originator_version, topic, state "
+                "FROM {} WHERE originator_id = %s ORDER BY originator_version").format(table)
+        else:
+            self._history_sql = (
+                "SELECT rowid AS position, originator_id, originator_version, topic, state "
+                "FROM stored_events WHERE originator_id = ? ORDER BY originator_version")
+
+    def append(self, *events: DomainEvent) -> list[int]:
+        """Store the events in one transaction; return their positions in the same order."""
+        recordings = self._app.save(*events)
+        return [r.notification.id for r in recordings]
+
+    def history(self, originator_id: UUID) -> list[Positioned]:
+        """Every event of one aggregate, in version order, with positions."""
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            if self.is_postgres:
+                cursor.execute(self._history_sql, (originator_id,), prepare=True)
+            else:
+                cursor.execute(self._history_sql, (originator_id.hex,))
+            rows = cursor.fetchall()
+        return [Positioned(row["position"], self._decode(row)) for row in rows]
+
+    def read(self, after: int, limit: int, topics: Sequence[str] = (),
+             stop: int | None = None) -> list[Positioned]:
+        """Up to `limit` events with positions greater than `after`, in position order."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, stop=stop, topics=topics, inclusive_of_start=False)
+        return [Positioned(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+
+    def read_all(self, topics: Sequence[str] = (), page: int = 1000) -> Iterable[Positioned]:
+        """Every event (optionally of some topics) in position order, page by page."""
+        after = 0
+        while True:
+            batch = self.read(after, page, topics)
+            if not batch:
+                return
+            yield from batch
+            after = batch[-1].position
+
+    def max_position(self) -> int:
+        """The highest position stored (0 when empty)."""
+        return self.recorder.max_notification_id() or 0
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self._app.close()
+
+    def _decode(self, row: Any) -> Any:
+        originator_id = row["originator_id"]
+        if not isinstance(originator_id, UUID):
+            originator_id = UUID(originator_id)
+        return self.mapper.to_domain_event(StoredEvent(
+            originator_id=originator_id,
+            originator_version=row["originator_version"],
+            topic=row["topic"],
+            state=bytes(row["state"]),
+        ))

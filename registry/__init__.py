@@ -1,0 +1,1 @@
+"""Records: their lifecycle rules, state and use cases."""

@@ -1,0 +1,1 @@
+"""The division tree, principals and scope."""

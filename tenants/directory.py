@@ -1,0 +1,176 @@
+"""Use cases of the tenant tree and of principals, stored as events."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterable
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from events import (
+    PrincipalAdded,
+    PrincipalRevoked,
+    TenantRegistered,
+    principal_id_for_token_hash,
+    tenant_id,
+)
+from events.store import EventLog, IntegrityError
+from tenants.errors import Conflict, InvalidInput, NotFound, OutOfScope
+from tenants.principals import (
+    OPERATOR,
+    ROLES,
+    Principal,
+    default_kinds,
+    hash_token,
+    kinds_problem,
+    new_token,
+)
+from tenants.scope import Scope
+from tenants.tree import LEVELS, Tenant, TenantTree
+
+_TENANT_TOPIC = get_topic(TenantRegistered)
+_PRINCIPAL_TOPICS = (get_topic(PrincipalAdded), get_topic(PrincipalRevoked))
+
+
+class Directory:
+    """The tenant tree and the principals, read from and written to the event log."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self._tree: TenantTree | None = None
+        self._lock = threading.Lock()
+
+    # Tenants -----------------------------------------------------------------------------
+
+    def tree(self) -> TenantTree:
+        """The tenant tree (loaded once per process; `refresh()` reloads it)."""
+        if self._tree is None:
+            with self._lock:
+                if self._tree is None:
+                    self._tree = self._load_tree()
+        return self._tree
+
+    def refresh(self) -> TenantTree:
+        self._tree = None
+        return self.tree()
+
+    def _load_tree(self) -> TenantTree:
+        tenants = [
+            Tenant(e.code, e.name, e.name_en, e.level, e.division_type, e.parent)
+            for e in (p.event for p in self.log.read_all(topics=[_TENANT_TOPIC]))
+        ]
+        return TenantTree(tenants)
+
+    def register_tenants(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Register divisions not registered yet (parents first); return how many were new."""
+        rows = list(rows)
+        known = {t.code for t in self.refresh().all()}
+        by_code = {r["code"]: r for r in rows}
+        problems = {}
+        for row in rows:
+            if row.get("level") not in LEVELS:
+                problems[f"tenants.{row.get('code')}.level"] = [f"Must be one of {', '.join(LEVELS)}."]
+            parent = row.get("parent")
+            if parent is not None and parent not in by_code and parent not in known:
+                problems[f"tenants.{row.get('code')}.parent"] = [f"Unknown parent {parent}."]
+        if problems:
+            raise InvalidInput(problems)
+        added = 0
+        for row in sorted(rows, key=lambda r: LEVELS.index(r["level"])):
+            if row["code"] in known:
+                continue
+            event = TenantRegistered(
+                originator_id=tenant_id(row["code"]), originator_version=1,
+                timestamp=TenantRegistered.create_timestamp(),
+                code=row["code"], name=row["name"], name_en=row.get("name_en") or "",
+                level=row["level"], division_type=row.get("division_type") or row["level"],
+                parent=row.get("parent"))
+            try:
+                self.log.append(event)
+                added += 1
+            except IntegrityError:
+                pass  # registered concurrently by another process: same fact
+        self.refresh()
+        return added
+
+    def operator_scope(self) -> Scope:
+        """The scope of the command line's operator: everything."""
+        return Scope(OPERATOR, self.tree(), is_operator=True)
+
+    # Principals --------------------------------------------------------------------------
+
+    def add_principal(self, name: str, role: str, tenant: str, kinds: Iterable[str] = (),
+                      actor: dict | None = None) -> tuple[Principal, str]:
+        """Create a principal; return it with its token (shown once, stored only as a hash)."""
+        kinds = tuple(dict.fromkeys(kinds)) or default_kinds(role)
+        errors = {}
+        if not name or not name.strip() or len(name) > 200:
+            errors["name"] = ["Give a name of 1 to 200 characters."]
+        if role not in ROLES:
+            errors["role"] = [f"Must be one of {', '.join(ROLES)}."]
+        elif problem := kinds_problem(role, kinds):
+            errors["kinds"] = [problem.capitalize() + "."]
+        if tenant not in self.tree():
+            errors["tenant"] = [f"Unknown tenant {tenant}."]
+        if errors:
+            raise InvalidInput(errors)
+        token = new_token()
+        token_hash = hash_token(token)
+        pid = principal_id_for_token_hash(token_hash)
+        event = PrincipalAdded(
+            originator_id=pid, originator_version=1, timestamp=PrincipalAdded.create_timestamp(),
+            principal_id=str(pid), name=name.strip(), role=role, tenant=tenant, kinds=list(kinds),
+            token_hash=token_hash, actor=actor or OPERATOR.actor())
+        self.log.append(event)
+        return self._fold([event]), token
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The live principal holding this token, or None (unknown or revoked)."""
+        if not token or len(token) > 200:
+            return None
+        token_hash = hash_token(token)
+        history = self.log.history(principal_id_for_token_hash(token_hash))
+        if not history:
+            return None
+        principal = self._fold([p.event for p in history])
+        return None if principal.revoked else principal
+
+    def principals(self) -> list[Principal]:
+        """Every principal ever added, revoked ones included."""
+        events: dict[str, list] = {}
+        for p in self.log.read_all(topics=_PRINCIPAL_TOPICS):
+            events.setdefault(p.event.principal_id, []).append(p.event)
+        return [self._fold(evs) for evs in events.values()]
+
+    def principal(self, principal_id: str) -> Principal:
+        for principal in self.principals():
+            if principal.id == principal_id:
+                return principal
+        raise NotFound(f"No principal {principal_id}.")
+
+    def revoke_principal(self, principal_id: str, reason: str = "revoked by operator",
+                         actor: dict | None = None, scope: Scope | None = None) -> Principal:
+        """Revoke a principal: its token stops working at once."""
+        principal = self.principal(principal_id)
+        if scope is not None and not scope.covers(principal.tenant):
+            raise OutOfScope(f"Principal {principal_id} is outside your subtree.")
+        if principal.revoked:
+            raise Conflict(f"Principal {principal_id} is already revoked.", state="revoked")
+        pid = UUID(principal.id)
+        event = PrincipalRevoked(
+            originator_id=pid, originator_version=2, timestamp=PrincipalRevoked.create_timestamp(),
+            principal_id=principal.id, tenant=principal.tenant, reason=reason,
+            actor=actor or OPERATOR.actor())
+        try:
+            self.log.append(event)
+        except IntegrityError:
+            raise Conflict(f"Principal {principal_id} is already revoked.", state="revoked") from None
+        return Principal(**{**principal.__dict__, "revoked": True})
+
+    @staticmethod
+    def _fold(events: list) -> Principal:
+        added = events[0]
+        return Principal(id=added.principal_id, name=added.name, role=added.role,
+                         tenant=added.tenant, kinds=tuple(added.kinds),
+                         revoked=any(isinstance(e, PrincipalRevoked) for e in events))

@@ -1,0 +1,62 @@
+"""A real `registry serve` (gunicorn) process on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def registry_env(settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["REGISTRY_DATABASE_URL"] = settings.database_url
+    env["REGISTRY_DATABASE_SCHEMA"] = settings.database_schema
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    return env
+
+
+@pytest.fixture
+def server(settings, tmp_path):
+    """`registry init` then `registry serve`; yields (base_url, env)."""
+    env = registry_env(settings)
+    subprocess.run([str(BIN / "registry"), "init"], env=env, cwd=tmp_path, check=True,
+                   capture_output=True)
+    port = free_port()
+    log = open(tmp_path / "serve.log", "wb")
+    process = subprocess.Popen([str(BIN / "registry"), "serve", "--port", str(port)], env=env,
+                               cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError((tmp_path / "serve.log").read_text())
+        time.sleep(0.2)
+    try:
+        yield base, env
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
