@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import datetime as dt
+
+from flask import Blueprint, current_app, g, request
 
 from api.auth import caller_scope
 from api.context import services
-from api.params import date_param, json_body, record_address, timestamp_param
+from api.params import date_param, int_param, json_body, record_address, timestamp_param
 from events import EVENT_TYPES, KINDS
 from events.envelope import parse_envelope
 from events.text import normalise_key
 from registry.errors import RecordNotFound
 from registry.service import event_envelope
-from tenants.errors import NotFound, OutOfScope
+from tenants.errors import InvalidInput, NotFound, OutOfScope
 
 v1 = Blueprint("v1", __name__, url_prefix="/v1")
 
@@ -78,6 +80,68 @@ def get_tenant(code: str):
 def health():
     """Liveness: the process answers."""
     return {"status": "ok"}
+
+
+def projection_position() -> int:
+    """Wait for `min_position` (read-your-writes) and remember the position served."""
+    settings = current_app.config["REGISTRY_SETTINGS"]
+    wanted = int_param("min_position", None, 0, 2**62)
+    g.registry_position = services().read_models.wait_for(wanted, settings.read_wait_seconds)
+    return g.registry_position
+
+
+@v1.after_request
+def _position_header(response):
+    if "registry_position" in g:
+        response.headers["X-Registry-Position"] = str(g.registry_position)
+    return response
+
+
+@v1.get("/tenants/<code>/counts")
+def tenant_counts(code: str):
+    """Counts by kind and state for the tenant's subtree and each child, on a date."""
+    scope = caller_scope()
+    svc = services()
+    as_of = date_param("as_of") or svc.registry.clock.today()
+    known_at = timestamp_param("known_at")
+    position = projection_position()
+    return svc.read_models.counts(scope, code, as_of, known_at, position)
+
+
+@v1.get("/records")
+def search_records():
+    """Records in the caller's scope, filtered, a page at a time (cursor pagination)."""
+    scope = caller_scope()
+    svc = services()
+    args = request.args
+    kind = args.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput({"kind": [f"Must be one of {', '.join(KINDS)}."]})
+    projection_position()
+    return svc.read_models.search(
+        scope, svc.registry.clock.today(), kind=kind, tenant=args.get("tenant") or None,
+        status=args.get("status") or None, holder=args.get("holder") or None,
+        q=args.get("q") or None, include_voided=args.get("include_voided") == "true",
+        limit=int_param("limit", 50, 1, 500), cursor=args.get("cursor") or None)
+
+
+@v1.get("/ready")
+def ready():
+    """Readiness: the database answers, and how far the projections lag behind the log."""
+    svc = services()
+    head = svc.log.max_position()
+    tracking = svc.read_models.tracking()
+    lag = max(head - tracking["position"], 0)
+    lag_seconds = 0.0
+    if lag:
+        pending = svc.log.read(tracking["position"], 1)
+        if pending:
+            recorded = pending[0].event.timestamp
+            lag_seconds = max((dt.datetime.now(dt.timezone.utc) - recorded).total_seconds(), 0)
+    return {"status": "ready", "database": "ok", "head_position": head,
+            "projection": {"position": tracking["position"], "lag_events": lag,
+                           "lag_seconds": round(lag_seconds, 3),
+                           "updated_at": tracking["updated_at"]}}
 
 
 @v1.get("/public/records/<kind>/<path:key>")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
+import threading
 
 import click
 
 from api.services import Services
 from api.settings import Settings
-from registry import seed
+from tenants import seed
 from tenants.errors import RegistryError
 
 
@@ -46,11 +49,75 @@ def init() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the API with gunicorn (the embedded SQLite file by default)."""
+@click.option("--projector/--no-projector", default=True, show_default=True,
+              help="Also run the projector (as a child process).")
+def serve(host: str, port: int, workers: int, projector: bool) -> None:
+    """Serve the API with gunicorn, plus the projector (the embedded SQLite file by default)."""
     from api.server import run_gunicorn
 
-    run_gunicorn(Settings.from_env(), host=host, port=port, workers=workers)
+    child = None
+    if projector:
+        child = subprocess.Popen([sys.executable, "-m", "api.cli", "projector"])
+    try:
+        run_gunicorn(Settings.from_env(), host=host, port=port, workers=workers)
+    finally:
+        if child is not None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+@main.command("projector")
+@click.option("--poll", default=0.1, show_default=True, help="Seconds between polls when idle.")
+@click.option("--page", default=2000, show_default=True, help="Events per transaction at most.")
+def projector_command(poll: float, page: int) -> None:
+    """Run the projections as their own process (one active; others wait as standbys)."""
+    from projections.runner import ProcessLock, run_forever
+
+    settings = Settings.from_env()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    lock = ProcessLock(settings.database_url, settings.database_schema, "projector")
+    if not lock.acquire(stop, on_wait=lambda: click.echo(
+            "another projector is active; waiting as a standby", err=True)):
+        return
+    svc = _open()
+    try:
+        click.echo(f"projector running on {settings.database_url}", err=True)
+        run_forever(svc.projector(), stop, poll=poll, page=page)
+    finally:
+        svc.close()
+        lock.release()
+
+
+@main.group()
+def projections() -> None:
+    """Manage the read models."""
+
+
+@projections.command("rebuild")
+def projections_rebuild() -> None:
+    """Replay every event into fresh read models, then switch readers to them."""
+    from projections.runner import ProcessLock, rebuild
+
+    settings = Settings.from_env()
+    lock = ProcessLock(settings.database_url, settings.database_schema, "rebuild")
+    if not lock.try_acquire():
+        raise click.ClickException("another rebuild is running")
+    svc = _open()
+    try:
+        total = svc.log.max_position()
+        with click.progressbar(length=total, label="replaying events", file=sys.stderr) as bar:
+            generation = rebuild(svc.log, svc.writer_engine(), svc.lineage, svc.families,
+                                 progress=bar.update)
+        click.echo(f"rebuilt {total} positions into generation {generation}; readers "
+                   "switched", err=True)
+    finally:
+        svc.close()
+        lock.release()
 
 
 @main.group()

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
 
 from api.settings import Settings
 from events.store import EventLog
+from projections.db import make_engine
+from projections.families import FamilySet
+from projections.projector import Projector
+from projections.queries import ReadModels
+from projections.tables import create_read_models
 from registry.clock import Clock
 from registry.service import Registry
+from tenants import seed
 from tenants.directory import Directory
 
 
 @dataclass
 class Services:
-    """The event log, the tenant/principal directory and the record use cases."""
+    """The event log, the directory, the record use cases and the read models."""
 
     settings: Settings
     log: EventLog
     directory: Directory
     registry: Registry
+    engine: Engine
+    families: FamilySet
+    read_models: ReadModels
+    _writer: Engine | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, *, create_tables: bool = False,
@@ -27,10 +39,34 @@ class Services:
         log = EventLog(settings.database_url, settings.database_schema,
                        create_tables=create_tables)
         directory = Directory(log)
-        return cls(settings, log, directory, Registry(log, directory, clock))
+        engine = make_engine(settings.database_url, settings.database_schema)
+        if create_tables:
+            create_read_models(engine)
+        families = FamilySet.build(seed.load("measures.json")["measures"])
+        return cls(settings, log, directory, Registry(log, directory, clock), engine, families,
+                   ReadModels(engine, families))
+
+    def lineage(self, code: str) -> list[str]:
+        """A tenant and its ancestors (reloading the tree for a tenant added meanwhile)."""
+        tree = self.directory.tree()
+        if code not in tree:
+            tree = self.directory.refresh()
+        return tree.lineage(code) if code in tree else [code]
+
+    def writer_engine(self) -> Engine:
+        if self._writer is None:
+            self._writer = make_engine(self.settings.database_url,
+                                       self.settings.database_schema, writer=True)
+        return self._writer
+
+    def projector(self, generation: int | None = None) -> Projector:
+        return Projector(self.log, self.writer_engine(), self.lineage, self.families, generation)
 
     def close(self) -> None:
         self.log.close()
+        self.engine.dispose()
+        if self._writer is not None:
+            self._writer.dispose()
 
 
 class LazyServices:

@@ -33,6 +33,14 @@ from events.standard import (
 
 KINDS = ("certification", "standard", "award", "gi")
 
+# The states of each kind's lifecycle (DESIGN.md 2.1), in lifecycle order.
+STATES = {
+    "certification": ("valid", "suspended", "withdrawn", "expired"),
+    "standard": ("drafting", "published", "withdrawn"),
+    "award": ("nominated", "granted", "revoked"),
+    "gi": ("applied", "registered", "rejected", "cancelled"),
+}
+
 RECORD_EVENT_CLASSES: tuple[type[RecordEvent], ...] = (
     CertificationIssued,
     CertificationRenewed,
@@ -98,6 +106,7 @@ __all__ = [
     "RECORD_EVENT_CLASSES",
     "RecordEvent",
     "RegistryEvent",
+    "STATES",
     "TenantRegistered",
     "principal_id_for_token_hash",
     "receipt_id",

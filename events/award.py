@@ -23,6 +23,7 @@ class AwardNominated(RecordEvent):
 
     TYPE = "award.nominated"
     KIND = "award"
+    STATUS = "nominated"
 
     class Payload(Schema):
         level = _level(required=True)
@@ -41,6 +42,7 @@ class AwardGranted(RecordEvent):
 
     TYPE = "award.granted"
     KIND = "award"
+    STATUS = "granted"
 
     class Payload(Schema):
         level = _level(required=True)
@@ -59,6 +61,7 @@ class AwardRevoked(RecordEvent):
 
     TYPE = "award.revoked"
     KIND = "award"
+    STATUS = "revoked"
 
     class Payload(Schema):
         reason = reason()

@@ -33,6 +33,7 @@ class RecordEvent(DomainEvent):
 
     TYPE: ClassVar[str] = ""
     KIND: ClassVar[str] = ""
+    STATUS: ClassVar[str | None] = None  # the state the record is in after the event
     Payload: ClassVar[type[Schema]]
 
     envelope_id: UUID

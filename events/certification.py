@@ -15,6 +15,7 @@ class CertificationIssued(RecordEvent):
 
     TYPE = "certification.issued"
     KIND = "certification"
+    STATUS = "valid"
 
     class Payload(Schema):
         holder = holder(required=True)
@@ -46,6 +47,7 @@ class CertificationSuspended(RecordEvent):
 
     TYPE = "certification.suspended"
     KIND = "certification"
+    STATUS = "suspended"
 
     class Payload(Schema):
         reason = reason()
@@ -58,6 +60,7 @@ class CertificationReinstated(RecordEvent):
 
     TYPE = "certification.reinstated"
     KIND = "certification"
+    STATUS = "valid"
 
     class Payload(Schema):
         pass
@@ -68,6 +71,7 @@ class CertificationWithdrawn(RecordEvent):
 
     TYPE = "certification.withdrawn"
     KIND = "certification"
+    STATUS = "withdrawn"
 
     class Payload(Schema):
         reason = reason()
@@ -80,6 +84,7 @@ class CertificationExpired(RecordEvent):
 
     TYPE = "certification.expired"
     KIND = "certification"
+    STATUS = "expired"
 
     class Payload(Schema):
         pass

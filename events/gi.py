@@ -19,6 +19,7 @@ class GiApplied(RecordEvent):
 
     TYPE = "gi.applied"
     KIND = "gi"
+    STATUS = "applied"
 
     class Payload(Schema):
         gi_type = _gi_type(required=True)
@@ -35,6 +36,7 @@ class GiRegistered(RecordEvent):
 
     TYPE = "gi.registered"
     KIND = "gi"
+    STATUS = "registered"
 
     class Payload(Schema):
         registration_no = Code(required=True)
@@ -53,6 +55,7 @@ class GiRejected(RecordEvent):
 
     TYPE = "gi.rejected"
     KIND = "gi"
+    STATUS = "rejected"
 
     class Payload(Schema):
         reason = reason()
@@ -65,6 +68,7 @@ class GiCancelled(RecordEvent):
 
     TYPE = "gi.cancelled"
     KIND = "gi"
+    STATUS = "cancelled"
 
     class Payload(Schema):
         reason = reason()

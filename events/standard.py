@@ -15,6 +15,7 @@ class StandardDraftingApproved(RecordEvent):
 
     TYPE = "standard.drafting_approved"
     KIND = "standard"
+    STATUS = "drafting"
 
     class Payload(Schema):
         title = Text(max_length=300, required=True)
@@ -29,6 +30,7 @@ class StandardPublished(RecordEvent):
 
     TYPE = "standard.published"
     KIND = "standard"
+    STATUS = "published"
 
     class Payload(Schema):
         title = Text(max_length=300, required=True)
@@ -45,6 +47,7 @@ class StandardRevised(RecordEvent):
 
     TYPE = "standard.revised"
     KIND = "standard"
+    STATUS = "published"
 
     class Payload(Schema):
         new_code = Code(required=True)
@@ -59,6 +62,7 @@ class StandardWithdrawn(RecordEvent):
 
     TYPE = "standard.withdrawn"
     KIND = "standard"
+    STATUS = "withdrawn"
 
     class Payload(Schema):
         reason = reason()

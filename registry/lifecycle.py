@@ -10,11 +10,11 @@ ANY = "(any)"
 
 @dataclass(frozen=True)
 class Transition:
-    """From which states a type may be posted, and the state it leads to (None: unchanged)."""
+    """From which states a type may be posted; the state it leads to is the event class's
+    STATUS (None: unchanged)."""
 
     kind: str
     sources: frozenset[str]
-    target: str | None = None
 
     @property
     def creates(self) -> bool:
@@ -25,41 +25,34 @@ class Transition:
         return self.sources == frozenset({NEW})
 
 
-def _t(kind: str, sources: set[str], target: str | None = None) -> Transition:
-    return Transition(kind, frozenset(sources), target)
+def _t(kind: str, sources: set[str]) -> Transition:
+    return Transition(kind, frozenset(sources))
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "certification.issued": _t("certification", {NEW}, "valid"),
+    "certification.issued": _t("certification", {NEW}),
     "certification.renewed": _t("certification", {"valid", "suspended"}),
-    "certification.suspended": _t("certification", {"valid"}, "suspended"),
-    "certification.reinstated": _t("certification", {"suspended"}, "valid"),
-    "certification.withdrawn": _t("certification", {"valid", "suspended"}, "withdrawn"),
-    "certification.expired": _t("certification", {"valid", "suspended"}, "expired"),
+    "certification.suspended": _t("certification", {"valid"}),
+    "certification.reinstated": _t("certification", {"suspended"}),
+    "certification.withdrawn": _t("certification", {"valid", "suspended"}),
+    "certification.expired": _t("certification", {"valid", "suspended"}),
     "certification.international_issued": _t("certification", {"valid"}),
     "certification.international_withdrawn": _t("certification", {"valid", "suspended"}),
-    "standard.drafting_approved": _t("standard", {NEW}, "drafting"),
-    "standard.published": _t("standard", {NEW, "drafting"}, "published"),
-    "standard.revised": _t("standard", {"published"}, "published"),
-    "standard.withdrawn": _t("standard", {"drafting", "published"}, "withdrawn"),
-    "award.nominated": _t("award", {NEW}, "nominated"),
-    "award.granted": _t("award", {NEW, "nominated"}, "granted"),
-    "award.revoked": _t("award", {"granted"}, "revoked"),
-    "gi.applied": _t("gi", {NEW}, "applied"),
-    "gi.registered": _t("gi", {NEW, "applied"}, "registered"),
-    "gi.rejected": _t("gi", {"applied"}, "rejected"),
-    "gi.cancelled": _t("gi", {"registered"}, "cancelled"),
+    "standard.drafting_approved": _t("standard", {NEW}),
+    "standard.published": _t("standard", {NEW, "drafting"}),
+    "standard.revised": _t("standard", {"published"}),
+    "standard.withdrawn": _t("standard", {"drafting", "published"}),
+    "award.nominated": _t("award", {NEW}),
+    "award.granted": _t("award", {NEW, "nominated"}),
+    "award.revoked": _t("award", {"granted"}),
+    "gi.applied": _t("gi", {NEW}),
+    "gi.registered": _t("gi", {NEW, "applied"}),
+    "gi.rejected": _t("gi", {"applied"}),
+    "gi.cancelled": _t("gi", {"registered"}),
     # Types of any kind: allowed in every state of a record that is not voided.
     "record.amended": _t("", {ANY}),
     "record.transferred": _t("", {ANY}),
     "record.voided": _t("", {ANY}),
-}
-
-STATES = {
-    "certification": ("valid", "suspended", "withdrawn", "expired"),
-    "standard": ("drafting", "published", "withdrawn"),
-    "award": ("nominated", "granted", "revoked"),
-    "gi": ("applied", "registered", "rejected", "cancelled"),
 }
 
 # Types posted under a "when new" rule need these data fields to create the record.

@@ -8,7 +8,6 @@ from typing import Any, Iterable
 from uuid import UUID
 
 from events import RecordEvent
-from registry.lifecycle import TRANSITIONS
 
 # Payload fields that become record attributes when an event carries them.
 ATTRIBUTE_FIELDS = ("holder", "product", "standards", "valid_until", "title", "lead",
@@ -62,9 +61,8 @@ class Record:
 
     def apply(self, event: RecordEvent, position: int = 0) -> None:
         """Evolve the state by one event."""
-        target = TRANSITIONS[event.TYPE].target
-        if target is not None:
-            self.status = target
+        if event.STATUS is not None:
+            self.status = event.STATUS
         for name in ATTRIBUTE_FIELDS:
             value = getattr(event, name, None)
             if value is not None:

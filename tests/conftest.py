@@ -16,7 +16,7 @@ import pytest
 from api import create_app
 from api.services import Services
 from api.settings import Settings
-from registry import seed
+from tenants import seed
 
 PG_URL = os.environ.get("REGISTRY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]
@@ -102,3 +102,13 @@ def token_for(services):
         return token
 
     return make
+
+
+@pytest.fixture
+def project(services):
+    """Run the projector until it has applied every stored event (in this process)."""
+
+    def run() -> int:
+        return services.projector().catch_up()
+
+    return run

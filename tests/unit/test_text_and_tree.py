@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.text import USCC_ALPHABET, make_uscc, normalise_key, normalise_text, uscc_problem
-from registry import seed
+from tenants import seed
 from tenants.tree import Tenant, TenantTree
 
 

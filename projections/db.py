@@ -1,0 +1,41 @@
+"""SQLAlchemy engines for the read models, on the same database as the events."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def make_engine(database_url: str, schema: str = "public", *, writer: bool = False,
+                pool_size: int = 3) -> Engine:
+    """An engine for the read models. On SQLite a writer engine begins IMMEDIATE
+    transactions (a read that later writes cannot then fail on a lock upgrade)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None,
+                                                  "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+        return engine
+    if url.get_backend_name() == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+        return create_engine(
+            url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True,
+            connect_args={"options": f"-csearch_path={schema}", "prepare_threshold": None,
+                          "connect_timeout": 5})
+    raise ValueError(f"Unsupported database for read models: {url.get_backend_name()}")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,264 @@
+"""Reads served from the read models: dated counts, record search, readiness."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+from collections import defaultdict
+from typing import Any, Iterable
+
+from sqlalchemy import Engine, and_, func, or_, select
+
+from events import AWARD_LEVELS, GI_TYPES, STATES
+from projections.families import FamilySet
+from projections.projector import TRACKING_NAME
+from projections.state import utc_naive
+from projections.tables import ReadModel, live_generation, read_model
+from tenants.errors import InvalidInput, NotFound, OutOfScope, Unavailable
+from tenants.scope import Scope
+
+MAX_PAGE = 500
+
+
+class ReadModels:
+    """Queries over one set of read-model tables."""
+
+    def __init__(self, engine: Engine, families: FamilySet, generation: int | None = None,
+                 name: str = TRACKING_NAME) -> None:
+        """`generation` None reads whichever generation is live at each call."""
+        self.engine = engine
+        self.families = families
+        self.generation = generation
+        self.name = name
+
+    @property
+    def model(self) -> ReadModel:
+        return read_model(self.generation or live_generation(self.engine))
+
+    # Positions ---------------------------------------------------------------------------
+
+    def position(self) -> int:
+        t = self.model.tracking
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.c.position).where(t.c.name == self.name)).scalar() or 0
+
+    def wait_for(self, min_position: int | None, timeout: float) -> int:
+        """The position the read models reflect, once it reaches `min_position` (503 after
+        `timeout` seconds)."""
+        position = self.position()
+        if min_position is None or position >= min_position:
+            return position
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while time.monotonic() < deadline:
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+            position = self.position()
+            if position >= min_position:
+                return position
+        raise Unavailable(f"The read models are at position {position}, not yet at "
+                          f"{min_position}; retry shortly.", retry_after=1, position=position,
+                          min_position=min_position)
+
+    # Series ------------------------------------------------------------------------------
+
+    def sums(self, tenants: list[str], metrics: Iterable[str] | None,
+             day: dt.date) -> dict[tuple[str, str], int]:
+        """Σ deltas up to `day` per (tenant, metric): the value of each series on that day."""
+        model = self.model
+        d = model.deltas
+        year, month = day.replace(month=1, day=1), day.replace(day=1)
+        grains = or_(
+            and_(d.c.grain == "y", d.c.period < year),
+            and_(d.c.grain == "m", d.c.period >= year, d.c.period < month),
+            and_(d.c.grain == "d", d.c.period >= month, d.c.period <= day),
+        )
+        query = (select(d.c.tenant, d.c.metric, func.sum(d.c.delta))
+                 .where(d.c.tenant.in_(tenants), grains)
+                 .group_by(d.c.tenant, d.c.metric))
+        if metrics is not None:
+            query = query.where(d.c.metric.in_(sorted(set(metrics))))
+        with self.engine.connect() as conn:
+            return {(t, m): int(v) for t, m, v in conn.execute(query) if v}
+
+    def sums_known_at(self, scope: Scope, tenants: list[str], metrics: Iterable[str],
+                      day: dt.date, known_at: dt.datetime) -> dict[tuple[str, str], int]:
+        """The same values as the registry knew them at `known_at` (from the bitemporal
+        intervals; slower than `sums`, which reflects current knowledge)."""
+        model = self.model
+        iv = model.intervals
+        known = utc_naive(known_at)
+        metrics = sorted(set(metrics))
+        subtree = sorted(set().union(*(scope.tree.subtree(t) for t in tenants)))
+        query = (select(iv.c.tenant, iv.c.metric, func.count())
+                 .where(iv.c.metric.in_(metrics), iv.c.tenant.in_(subtree),
+                        iv.c.valid_from <= day,
+                        or_(iv.c.valid_to.is_(None), iv.c.valid_to > day),
+                        iv.c.known_from <= known,
+                        or_(iv.c.known_to.is_(None), iv.c.known_to > known))
+                 .group_by(iv.c.tenant, iv.c.metric))
+        wanted = set(tenants)
+        result: dict[tuple[str, str], int] = defaultdict(int)
+        with self.engine.connect() as conn:
+            for tenant, metric, count in conn.execute(query):
+                if self.families.is_by_holder(metric):
+                    if tenant in wanted:
+                        result[(tenant, metric)] += count
+                    continue
+                for code in scope.tree.lineage(tenant):
+                    if code in wanted:
+                        result[(code, metric)] += count
+        return dict(result)
+
+    # Counts ------------------------------------------------------------------------------
+
+    def counts(self, scope: Scope, code: str, as_of: dt.date, known_at: dt.datetime | None,
+               position: int) -> dict[str, Any]:
+        """Counts by kind and state for the subtree of `code` and for each child."""
+        tenant = _visible_tenant(scope, code)
+        children = scope.tree.children(code)
+        codes = [code] + [c.code for c in children]
+        metrics = [f.name for f in self.families.by_name.values()
+                   if not f.name.startswith("m.")]
+        if known_at is None:
+            sums = self.sums(codes, metrics, as_of)
+        else:
+            sums = self.sums_known_at(scope, codes, metrics, as_of, known_at)
+        kinds = scope.readable_kinds()
+        return {
+            "tenant": tenant.as_json(), "as_of": as_of, "known_at": known_at,
+            "position": position, "counts": shape_counts(sums, code, kinds),
+            "children": [{"tenant": c.as_json(), "counts": shape_counts(sums, c.code, kinds)}
+                         for c in children],
+        }
+
+    # Records -----------------------------------------------------------------------------
+
+    def search(self, scope: Scope, today: dt.date, kind: str | None = None,
+               tenant: str | None = None, status: str | None = None, holder: str | None = None,
+               q: str | None = None, include_voided: bool = False, limit: int = 50,
+               cursor: str | None = None) -> dict[str, Any]:
+        """Records in scope matching the filters, ordered by (kind, key), a page at a time."""
+        model = self.model
+        r = model.records
+        kinds = sorted(scope.readable_kinds() & ({kind} if kind else set(STATES)))
+        if tenant is not None:
+            _visible_tenant(scope, tenant)
+            tenants = scope.tree.subtree(tenant)
+        else:
+            tenants = frozenset(scope.visible_tenants())
+        conditions = [r.c.kind.in_(kinds)]
+        if not scope.is_operator and len(tenants) < len(scope.tree):
+            conditions.append(r.c.tenant.in_(sorted(tenants)))
+        if not include_voided:
+            conditions.append(r.c.voided.is_(False))
+        if status:
+            conditions.append(_status_condition(r, status, today))
+        if holder:
+            conditions.append(r.c.holder_uscc == holder.upper() if len(holder) == 18
+                              else r.c.holder_name.contains(holder, autoescape=True))
+        if q:
+            conditions.append(or_(r.c.key.contains(q, autoescape=True),
+                                  r.c.label.contains(q, autoescape=True),
+                                  r.c.holder_name.contains(q, autoescape=True)))
+        if cursor:
+            last_kind, last_key = _decode_cursor(cursor)
+            conditions.append(or_(r.c.kind > last_kind,
+                                  and_(r.c.kind == last_kind, r.c.key > last_key)))
+        query = (select(r).where(*conditions).order_by(r.c.kind, r.c.key).limit(limit + 1))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {"records": [record_summary(row, today) for row in rows],
+                "next": _encode_cursor(rows[-1].kind, rows[-1].key) if more and rows else None}
+
+    # Readiness ---------------------------------------------------------------------------
+
+    def tracking(self) -> dict[str, Any]:
+        t = self.model.tracking
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t).where(t.c.name == self.name)).first()
+        if row is None:
+            return {"position": 0, "events": 0, "updated_at": None}
+        return {"position": row.position, "events": row.events, "updated_at": row.updated_at}
+
+
+def _visible_tenant(scope: Scope, code: str):
+    tenant = scope.tree.get(code)
+    if tenant is None:
+        raise NotFound(f"No tenant {code}.")
+    if not scope.covers(code):
+        raise OutOfScope(f"Tenant {code} is outside your subtree.", tenant=code)
+    return tenant
+
+
+def shape_counts(sums: dict[tuple[str, str], int], code: str,
+                 kinds: frozenset[str]) -> dict[str, Any]:
+    """The DESIGN.md counts object for one tenant (only the kinds the caller may read)."""
+    value = lambda metric: sums.get((code, metric), 0)  # noqa: E731
+    counts: dict[str, Any] = {}
+    for kind, states in STATES.items():
+        if kind in kinds:
+            counts[kind] = {state: value(f"{kind}.{state}") for state in states}
+    if "certification" in kinds:
+        counts["certification"]["holders_valid"] = value("certification.holders_valid")
+        counts["international_certificate"] = {"held": value("international_certificate.held")}
+    if "award" in kinds:
+        counts["award"]["granted_by_level"] = {
+            level: value(f"award.granted_by_level.{level}") for level in AWARD_LEVELS}
+    if "gi" in kinds:
+        counts["gi"]["registered_by_type"] = {
+            t: value(f"gi.registered_by_type.{t}") for t in GI_TYPES}
+    return counts
+
+
+def effective_status(kind: str, status: str, valid_until: dt.date | None, day: dt.date) -> str:
+    if (kind == "certification" and status in ("valid", "suspended") and valid_until
+            and day > valid_until):
+        return "expired"
+    return status
+
+
+def _status_condition(r, status: str, today: dt.date):
+    known = {s for states in STATES.values() for s in states}
+    if status not in known:
+        raise InvalidInput({"status": [f"Must be one of {', '.join(sorted(known))}."]})
+    lapsed = and_(r.c.kind == "certification", r.c.status.in_(("valid", "suspended")),
+                  r.c.valid_until < today)
+    if status == "expired":
+        return or_(r.c.status == "expired", lapsed)
+    if status in ("valid", "suspended"):
+        return and_(r.c.status == status, ~lapsed)
+    return r.c.status == status
+
+
+def record_summary(row: Any, today: dt.date) -> dict[str, Any]:
+    return {
+        "kind": row.kind, "record": row.key, "tenant": row.tenant,
+        "status": effective_status(row.kind, row.status, row.valid_until, today),
+        "voided": row.voided,
+        "holder": {"name": row.holder_name, "uscc": row.holder_uscc} if row.holder_uscc else None,
+        "label": row.label, "valid_until": row.valid_until, "level": row.level,
+        "gi_type": row.gi_type, "created_on": row.created_on,
+        "last_occurred_on": row.last_occurred_on, "version": row.version,
+        "position": row.position,
+    }
+
+
+def _encode_cursor(kind: str, key: str) -> str:
+    raw = json.dumps([kind, key], ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, key = json.loads(raw)
+        if not isinstance(kind, str) or not isinstance(key, str):
+            raise ValueError
+        return kind, key
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidInput({"cursor": ["Not a cursor returned by this endpoint."]}) from None

@@ -1,0 +1,127 @@
+"""Running the projector: one active process (a lock), a polling loop, and rebuilds."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+import time
+from typing import Callable
+
+import psycopg
+from sqlalchemy import Engine, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from eventsourcing.persistence import PersistenceError
+
+from events.store import EventLog
+from projections.families import FamilySet
+from projections.projector import ConcurrentProjector, Projector
+from projections.tables import (
+    GENERATION_POINTER,
+    generation_table,
+    live_generation,
+    read_model,
+)
+
+log = logging.getLogger("registry.projector")
+
+
+class ProcessLock:
+    """An exclusive lock held for the life of a process: a PostgreSQL advisory lock on its
+    own connection, or an flock beside the SQLite file. Released when the process dies."""
+
+    def __init__(self, database_url: str, schema: str, purpose: str) -> None:
+        url = make_url(database_url)
+        self.purpose = purpose
+        self._pg_conninfo = None
+        self._path = None
+        if url.get_backend_name() == "postgresql":
+            self._pg_conninfo = url.set(drivername="postgresql").render_as_string(
+                hide_password=False)
+            self._key = f"registry-{purpose}:{schema}"
+        else:
+            self._path = f"{url.database}.{purpose}.lock"
+        self._handle = None
+
+    def try_acquire(self) -> bool:
+        if self._pg_conninfo is not None:
+            conn = psycopg.connect(self._pg_conninfo, autocommit=True)
+            got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self._key,)).fetchone()[0]
+            if got:
+                self._handle = conn
+            else:
+                conn.close()
+            return bool(got)
+        handle = open(self._path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def acquire(self, stop: threading.Event, poll: float = 2.0,
+                on_wait: Callable[[], None] | None = None) -> bool:
+        """Wait (as a standby) until the lock is ours or `stop` is set."""
+        while not stop.is_set():
+            if self.try_acquire():
+                return True
+            if on_wait:
+                on_wait()
+                on_wait = None
+            stop.wait(poll)
+        return False
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def run_forever(projector: Projector, stop: threading.Event, poll: float = 0.1,
+                page: int = 2000) -> None:
+    """Apply pages until `stop` is set; sleep `poll` seconds whenever caught up. Database
+    outages are waited out with back-off; nothing is skipped."""
+    projector.ensure_tracking()
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            done = projector.process_page(page)
+            backoff = 0.5
+        except ConcurrentProjector as exc:
+            log.warning("%s", exc)
+            continue
+        except (OperationalError, DBAPIError, PersistenceError, psycopg.OperationalError) as exc:
+            log.warning("database unavailable, retrying in %.1fs: %s", backoff, exc)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 10)
+            continue
+        if not done:
+            stop.wait(poll)
+
+
+def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
+            families: FamilySet, progress: Callable[[int], None] | None = None,
+            grace_seconds: float = 2.0) -> int:
+    """Replay the whole log into a fresh generation, switch readers to it in one
+    transaction, then drop the old generation. Returns the new generation."""
+    current = live_generation(engine)
+    new = current + 1
+    model = read_model(new)
+    model.metadata.drop_all(engine)
+    model.metadata.create_all(engine)
+    projector = Projector(log_, engine, lineage, families, generation=new)
+    projector.ensure_tracking()
+    while projector.catch_up(limit=5000, progress=progress):
+        pass
+    with engine.begin() as conn:
+        conn.execute(update(generation_table)
+                     .where(generation_table.c.name == GENERATION_POINTER)
+                     .values(generation=new))
+    if current:
+        time.sleep(grace_seconds)
+        read_model(current).metadata.drop_all(engine)
+    return new

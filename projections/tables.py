@@ -1,0 +1,151 @@
+"""Read-model tables (SQLAlchemy Core), in the same database as the events.
+
+The tables come in generations (`rm_records_g1`, ...). `rm_generation` names the live one;
+`registry projections rebuild` fills generation N+1 beside it and switches the pointer in one
+transaction, so readers never see half-built numbers, then drops generation N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    select,
+)
+from sqlalchemy.engine import Engine
+
+BASE_NAMES = ("rm_tracking", "rm_records", "rm_holders", "rm_intervals", "rm_deltas")
+GENERATION_POINTER = "live"
+
+pointer_metadata = MetaData()
+generation_table = Table(
+    "rm_generation", pointer_metadata,
+    Column("name", String(16), primary_key=True),
+    Column("generation", Integer, nullable=False),
+)
+
+
+@dataclass
+class ReadModel:
+    """One set of read-model tables."""
+
+    metadata: MetaData
+    tracking: Table
+    records: Table
+    holders: Table
+    intervals: Table
+    deltas: Table
+    generation: int
+
+    def tables(self) -> list[Table]:
+        return [self.tracking, self.records, self.holders, self.intervals, self.deltas]
+
+
+@lru_cache(maxsize=None)
+def read_model(generation: int) -> ReadModel:
+    """The table set of one generation."""
+    md = MetaData()
+    n = lambda base: f"{base}_g{generation}"  # noqa: E731
+
+    tracking = Table(
+        n("rm_tracking"), md,
+        Column("name", String(32), primary_key=True),
+        Column("position", BigInteger, nullable=False),
+        Column("events", BigInteger, nullable=False, default=0),
+        Column("updated_at", DateTime, nullable=False),
+    )
+    records = Table(
+        n("rm_records"), md,
+        Column("record_id", String(32), primary_key=True),
+        Column("kind", String(16), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("tenant", String(6), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("voided", Boolean, nullable=False),
+        Column("holder_uscc", String(18)),
+        Column("holder_name", String(200)),
+        Column("label", String(300)),
+        Column("valid_until", Date),
+        Column("level", String(16)),
+        Column("gi_type", String(32)),
+        Column("created_on", Date, nullable=False),
+        Column("last_occurred_on", Date, nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("position", BigInteger, nullable=False),
+        Column("recorded_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+        Column("timeline", JSON, nullable=False),
+        Column("rows", JSON, nullable=False),
+        Column("next_seq", Integer, nullable=False),
+        Index(n("ix_rm_records_kind_key"), "kind", "key"),
+        Index(n("ix_rm_records_tenant_kind_status"), "tenant", "kind", "status"),
+        Index(n("ix_rm_records_holder"), "holder_uscc"),
+    )
+    holders = Table(
+        n("rm_holders"), md,
+        Column("owner", String(120), primary_key=True),  # family|uscc
+        Column("rows", JSON, nullable=False),
+        Column("next_seq", Integer, nullable=False),
+    )
+    intervals = Table(
+        n("rm_intervals"), md,
+        Column("owner", String(120), primary_key=True),
+        Column("seq", Integer, primary_key=True),
+        Column("tenant", String(6), nullable=False),
+        Column("metric", String(80), nullable=False),
+        Column("valid_from", Date, nullable=False),
+        Column("valid_to", Date),
+        Column("known_from", DateTime, nullable=False),
+        Column("known_to", DateTime),
+        Index(n("ix_rm_intervals_metric_tenant"), "metric", "tenant"),
+    )
+    deltas = Table(
+        n("rm_deltas"), md,
+        Column("tenant", String(6), primary_key=True),
+        Column("metric", String(80), primary_key=True),
+        Column("grain", String(1), primary_key=True),  # y, m, d
+        Column("period", Date, primary_key=True),
+        Column("delta", BigInteger, nullable=False),
+    )
+    return ReadModel(md, tracking, records, holders, intervals, deltas, generation)
+
+
+def live_generation(engine: Engine) -> int:
+    """The generation readers and the projector use now (0 before `registry init`)."""
+    with engine.connect() as conn:
+        value = conn.execute(select(generation_table.c.generation)
+                             .where(generation_table.c.name == GENERATION_POINTER)).scalar()
+    return value or 0
+
+
+def create_read_models(engine: Engine) -> ReadModel:
+    """Create the pointer and generation 1 if absent; return the live generation's tables."""
+    pointer_metadata.create_all(engine)
+    generation = live_generation(engine)
+    if generation == 0:
+        read_model(1).metadata.create_all(engine)
+        with engine.begin() as conn:
+            if live_generation_in(conn) == 0:
+                conn.execute(generation_table.insert().values(name=GENERATION_POINTER,
+                                                              generation=1))
+        generation = live_generation(engine)
+    model = read_model(generation)
+    model.metadata.create_all(engine)
+    return model
+
+
+def live_generation_in(conn) -> int:
+    return conn.execute(select(generation_table.c.generation)
+                        .where(generation_table.c.name == GENERATION_POINTER)).scalar() or 0
