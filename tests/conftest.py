@@ -57,9 +57,8 @@ def backend(request) -> str:
     return request.param
 
 
-@pytest.fixture
-def settings(backend, tmp_path):
-    """Settings pointing at a fresh, empty database of the backend."""
+def fresh_settings(backend: str, tmp_path):
+    """Settings pointing at a fresh, empty database of the backend (a generator)."""
     if backend == "sqlite":
         yield Settings(database_url=f"sqlite:///{tmp_path / 'registry.db'}")
         return
@@ -69,6 +68,18 @@ def settings(backend, tmp_path):
         yield Settings(database_url=PG_URL, database_schema=schema)
     finally:
         pg_schema(schema, drop=True)
+
+
+@pytest.fixture
+def settings(backend, tmp_path):
+    yield from fresh_settings(backend, tmp_path)
+
+
+@pytest.fixture
+def pg_settings(tmp_path):
+    """PostgreSQL only: for tests of concurrent writers, which SQLite serialises anyway."""
+    require_postgres()
+    yield from fresh_settings("postgres", tmp_path)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A real `registry serve` (gunicorn) process on a free loopback port."""
+"""A real `registry serve` (gunicorn plus the projector) on a free loopback port."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,16 +30,18 @@ def registry_env(settings) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def server(settings, tmp_path):
+@contextmanager
+def running_server(settings, workdir: Path, workers: int = 2):
     """`registry init` then `registry serve`; yields (base_url, env)."""
     env = registry_env(settings)
-    subprocess.run([str(BIN / "registry"), "init"], env=env, cwd=tmp_path, check=True,
+    subprocess.run([str(BIN / "registry"), "init"], env=env, cwd=workdir, check=True,
                    capture_output=True)
     port = free_port()
-    log = open(tmp_path / "serve.log", "wb")
-    process = subprocess.Popen([str(BIN / "registry"), "serve", "--port", str(port)], env=env,
-                               cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    log_path = workdir / "serve.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen([str(BIN / "registry"), "serve", "--port", str(port),
+                                "--workers", str(workers)], env=env, cwd=workdir, stdout=log,
+                               stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -49,14 +52,26 @@ def server(settings, tmp_path):
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError((tmp_path / "serve.log").read_text())
+            raise RuntimeError(log_path.read_text())
         time.sleep(0.2)
     try:
         yield base, env
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture
+def server(settings, tmp_path):
+    with running_server(settings, tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def pg_server(pg_settings, tmp_path):
+    with running_server(pg_settings, tmp_path, workers=4) as running:
+        yield running
