@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Engine, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, select, update
 
 from events import RECORD_EVENT_CLASSES
 from events.store import EventLog
 from projections.families import Family, FamilySet, ITEM_KIND
+from projections.sqlwrite import PageWriter, page_writer
 from projections.state import RecordState, utc_naive
 from projections.tables import ReadModel, live_generation, read_model
 from projections.timeline import Fact, family_facts, holder_intervals, record_intervals
@@ -41,17 +41,14 @@ class PageChanges:
     records: dict[str, RecordState] = field(default_factory=dict)
     holders: dict[str, dict[str, Any]] = field(default_factory=dict)
     loaded_holders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    inserts: list[dict[str, Any]] = field(default_factory=list)
-    closes: list[dict[str, Any]] = field(default_factory=list)
-    deltas: dict[tuple[str, str, str, dt.date], int] = field(default_factory=lambda:
-                                                            defaultdict(int))
+    inserts: list[tuple] = field(default_factory=list)
+    closes: list[tuple] = field(default_factory=list)
+    deltas: dict[tuple[str, str, int], int] = field(default_factory=lambda: defaultdict(int))
 
     def add_delta(self, tenants: Iterable[str], metric: str, day: int, amount: int) -> None:
-        date = dt.date.fromordinal(day)
-        periods = (("y", date.replace(month=1, day=1)), ("m", date.replace(day=1)), ("d", date))
+        deltas = self.deltas
         for tenant in tenants:
-            for grain, period in periods:
-                self.deltas[(tenant, metric, grain, period)] += amount
+            deltas[(tenant, metric, day)] += amount
 
 
 class Projector:
@@ -69,6 +66,7 @@ class Projector:
         self.name = name
         self.model: ReadModel = read_model(generation or 1)
         self._tracking_ready = False
+        self._writers: dict[tuple[int, str], PageWriter] = {}
         self._record_families: dict[str, list[Family]] = {}
         self._holder_families: dict[str, list[Family]] = {}
         for kind in ("certification", "standard", "award", "gi"):
@@ -135,11 +133,15 @@ class Projector:
             if state is None:
                 state = states[rid] = RecordState.new(event)
             old_holder = state.holder_uscc
+            old_facts = self._holder_facts(state, facts_cache)
             state.apply(event, position)
             changes.records[rid] = state
             known = utc_naive(event.timestamp)
             self._refresh_record(state, known, changes)
             facts_cache.pop(rid, None)
+            if old_holder == state.holder_uscc and old_facts == self._holder_facts(
+                    state, facts_cache):
+                continue  # nothing a holder family counts has changed
             for holder in {old_holder, state.holder_uscc} - {None}:
                 members = holder_records.setdefault(holder, {})
                 if state.holder_uscc == holder:
@@ -148,6 +150,17 @@ class Projector:
                     members.pop(rid, None)
                 self._refresh_holder(state.kind, holder, members, known, changes, facts_cache)
         return changes
+
+    def _holder_facts(self, state: RecordState,
+                      cache: dict[str, dict[str, list[Fact]]]) -> dict[str, list[Fact]]:
+        """The record's facts for each holder family of its kind (cached until it changes)."""
+        cached = cache[state.record_id]
+        for family in self._holder_families[state.kind]:
+            if family.name not in cached:
+                cached[family.name] = [
+                    fact for _, segments in state.timeline.units(family.kind)
+                    for fact in family_facts(family, segments)]
+        return {f.name: cached[f.name] for f in self._holder_families[state.kind]}
 
     def _refresh_record(self, state: RecordState, known: dt.datetime,
                         changes: PageChanges) -> None:
@@ -159,15 +172,9 @@ class Projector:
     def _refresh_holder(self, kind: str, holder: str, members: dict[str, RecordState],
                         known: dt.datetime, changes: PageChanges,
                         cache: dict[str, dict[str, list[Fact]]]) -> None:
+        member_facts = [self._holder_facts(member, cache) for member in members.values()]
         for family in self._holder_families[kind]:
-            facts: list[Fact] = []
-            for rid, member in members.items():
-                cached = cache[rid]
-                if family.name not in cached:
-                    cached[family.name] = [
-                        fact for _, segments in member.timeline.units(family.kind)
-                        for fact in family_facts(family, segments)]
-                facts.extend(cached[family.name])
+            facts = [fact for found in member_facts for fact in found.get(family.name, ())]
             owner = f"{family.name}|{holder}"
             current = (changes.holders.get(owner) or changes.loaded_holders.get(owner)
                        or {"owner": owner, "rows": [], "next_seq": 0})
@@ -189,16 +196,12 @@ class Projector:
                 wanted[key] -= 1
                 kept.append(row)
                 continue
-            changes.closes.append({"o": owner, "s": row[0], "t": known})
+            changes.closes.append((known, owner, row[0]))
             self._delta(changes, row[1], row[2], row[3], row[4], -1, rollup)
         for (tenant, metric, start, end), count in wanted.items():
             for _ in range(count):
                 kept.append([next_seq, tenant, metric, start, end])
-                changes.inserts.append({
-                    "owner": owner, "seq": next_seq, "tenant": tenant, "metric": metric,
-                    "valid_from": dt.date.fromordinal(start),
-                    "valid_to": dt.date.fromordinal(end) if end is not None else None,
-                    "known_from": known, "known_to": None})
+                changes.inserts.append((owner, next_seq, tenant, metric, start, end, known))
                 next_seq += 1
                 self._delta(changes, tenant, metric, start, end, +1, rollup)
         return kept, next_seq
@@ -269,38 +272,13 @@ class Projector:
                         updated_at=utc_naive(dt.datetime.now(dt.timezone.utc))))
             if advanced.rowcount != 1:
                 raise ConcurrentProjector(f"tracking moved past {start}; page not applied")
-            insert = _insert_for(conn.dialect.name)
-            if changes.records:
-                rows = [s.to_row() for s in changes.records.values()]
-                stmt = insert(model.records)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[model.records.c.record_id],
-                    set_={c.name: stmt.excluded[c.name] for c in model.records.c
-                          if c.name != "record_id"})
-                conn.execute(stmt, rows)
-            if changes.holders:
-                rows = list(changes.holders.values())
-                stmt = insert(model.holders)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[model.holders.c.owner],
-                    set_={"rows": stmt.excluded.rows, "next_seq": stmt.excluded.next_seq})
-                conn.execute(stmt, rows)
-            if changes.inserts:
-                conn.execute(model.intervals.insert(), changes.inserts)
-            if changes.closes:
-                iv = model.intervals
-                conn.execute(update(iv).where(iv.c.owner == bindparam("o"),
-                                              iv.c.seq == bindparam("s"))
-                             .values(known_to=bindparam("t")), changes.closes)
-            deltas = [{"tenant": t, "metric": m, "grain": g, "period": p, "delta": d}
-                      for (t, m, g, p), d in changes.deltas.items() if d]
-            if deltas:
-                stmt = insert(model.deltas)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[model.deltas.c.tenant, model.deltas.c.metric,
-                                    model.deltas.c.grain, model.deltas.c.period],
-                    set_={"delta": model.deltas.c.delta + stmt.excluded.delta})
-                conn.execute(stmt, deltas)
+            self._writer(conn.dialect.name).write(conn, changes)
+
+    def _writer(self, dialect: str) -> PageWriter:
+        key = (self.model.generation, dialect)
+        if key not in self._writers:
+            self._writers[key] = page_writer(self.model, dialect)
+        return self._writers[key]
 
     def catch_up(self, limit: int = 2000, until: int | None = None,
                  progress: Callable[[int], None] | None = None) -> int:
@@ -315,10 +293,6 @@ class Projector:
             total += done
             if progress:
                 progress(done)
-
-
-def _insert_for(dialect: str):
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 __all__ = ["ConcurrentProjector", "Family", "Projector", "RECORD_TOPICS"]

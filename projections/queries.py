@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 from typing import Any, Iterable
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, case, func, or_, select
 
 from events import AWARD_LEVELS, GI_TYPES, STATES
 from projections.families import FamilySet
@@ -66,22 +66,24 @@ class ReadModels:
 
     def sums(self, tenants: list[str], metrics: Iterable[str] | None,
              day: dt.date) -> dict[tuple[str, str], int]:
-        """Σ deltas up to `day` per (tenant, metric): the value of each series on that day."""
+        """The value of each (tenant, metric) series on `day`: the totals of the earlier
+        years plus this year's changes up to the day."""
         model = self.model
-        d = model.deltas
-        year, month = day.replace(month=1, day=1), day.replace(day=1)
-        grains = or_(
-            and_(d.c.grain == "y", d.c.period < year),
-            and_(d.c.grain == "m", d.c.period >= year, d.c.period < month),
-            and_(d.c.grain == "d", d.c.period >= month, d.c.period <= day),
-        )
-        query = (select(d.c.tenant, d.c.metric, func.sum(d.c.delta))
-                 .where(d.c.tenant.in_(tenants), grains)
-                 .group_by(d.c.tenant, d.c.metric))
+        s = model.series
+        query = (select(s.c.tenant, s.c.metric, s.c.year, s.c.total,
+                        case((s.c.year == day.year, s.c.days), else_=None))
+                 .where(s.c.tenant.in_(tenants), s.c.year <= day.year))
         if metrics is not None:
-            query = query.where(d.c.metric.in_(sorted(set(metrics))))
+            query = query.where(s.c.metric.in_(sorted(set(metrics))))
+        doy = day.timetuple().tm_yday
+        result: dict[tuple[str, str], int] = defaultdict(int)
         with self.engine.connect() as conn:
-            return {(t, m): int(v) for t, m, v in conn.execute(query) if v}
+            for tenant, metric, year, total, days in conn.execute(query):
+                if year < day.year:
+                    result[(tenant, metric)] += total
+                else:
+                    result[(tenant, metric)] += sum(v for k, v in days.items() if int(k) <= doy)
+        return {key: value for key, value in result.items() if value}
 
     def sums_known_at(self, scope: Scope, tenants: list[str], metrics: Iterable[str],
                       day: dt.date, known_at: dt.datetime) -> dict[tuple[str, str], int]:

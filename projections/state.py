@@ -101,6 +101,7 @@ class RecordState:
         elif event.TYPE == "certification.international_withdrawn":
             self.timeline.items[event.certificate_no][1] = event.occurred_on.toordinal()
         timeline = self.timeline
+        timeline.changed()
         timeline.holder, timeline.voided = self.holder_uscc, self.voided
         timeline.add_step(Step(
             on=event.occurred_on.toordinal(), status=self.status, tenant=self.tenant,

@@ -24,9 +24,10 @@ from sqlalchemy import (
     Table,
     select,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 
-BASE_NAMES = ("rm_tracking", "rm_records", "rm_holders", "rm_intervals", "rm_deltas")
+BASE_NAMES = ("rm_tracking", "rm_records", "rm_holders", "rm_intervals", "rm_series")
 GENERATION_POINTER = "live"
 
 pointer_metadata = MetaData()
@@ -46,11 +47,11 @@ class ReadModel:
     records: Table
     holders: Table
     intervals: Table
-    deltas: Table
+    series: Table
     generation: int
 
     def tables(self) -> list[Table]:
-        return [self.tracking, self.records, self.holders, self.intervals, self.deltas]
+        return [self.tracking, self.records, self.holders, self.intervals, self.series]
 
 
 @lru_cache(maxsize=None)
@@ -111,15 +112,18 @@ def read_model(generation: int) -> ReadModel:
         Column("known_to", DateTime),
         Index(n("ix_rm_intervals_metric_tenant"), "metric", "tenant"),
     )
-    deltas = Table(
-        n("rm_deltas"), md,
+    # One row per tenant, metric and year: the year's net change (`total`) and the changes
+    # by day of the year (`days`, {"1": +2, "45": -1}). The value of a series on a date is the
+    # totals of the earlier years plus the year's changes up to that day.
+    series = Table(
+        n("rm_series"), md,
         Column("tenant", String(6), primary_key=True),
         Column("metric", String(80), primary_key=True),
-        Column("grain", String(1), primary_key=True),  # y, m, d
-        Column("period", Date, primary_key=True),
-        Column("delta", BigInteger, nullable=False),
+        Column("year", Integer, primary_key=True),
+        Column("total", BigInteger, nullable=False),
+        Column("days", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
     )
-    return ReadModel(md, tracking, records, holders, intervals, deltas, generation)
+    return ReadModel(md, tracking, records, holders, intervals, series, generation)
 
 
 def live_generation(engine: Engine) -> int:

@@ -51,6 +51,11 @@ class Timeline:
     voided: bool = False
     steps: list[Step] = field(default_factory=list)
     items: dict[str, list] = field(default_factory=dict)  # cert no -> [issued, withdrawn|None]
+    _segments: list["Segment"] | None = field(default=None, repr=False, compare=False)
+
+    def changed(self) -> None:
+        """Forget the derived segments after a mutation."""
+        self._segments = None
 
     def to_json(self) -> dict:
         return {"k": self.kind, "h": self.holder, "v": self.voided,
@@ -70,6 +75,11 @@ class Timeline:
 
     def segments(self) -> list[Segment]:
         """Consecutive date ranges with one state each (implicit expiry split out)."""
+        if self._segments is None:
+            self._segments = self._compute_segments()
+        return self._segments
+
+    def _compute_segments(self) -> list[Segment]:
         if self.voided:
             return []
         result = []
@@ -169,8 +179,11 @@ def record_intervals(timeline: Timeline, families: Iterable[Family]) -> tuple[li
     families (combined across the holder's records elsewhere)."""
     intervals: list[Interval] = []
     holder_facts: list[Fact] = []
+    units: dict[str, list] = {}
     for family in families:
-        for _, segments in timeline.units(family.kind):
+        if family.kind not in units:
+            units[family.kind] = timeline.units(family.kind)
+        for _, segments in units[family.kind]:
             facts = family_facts(family, segments)
             if family.by_holder:
                 holder_facts.extend(facts)

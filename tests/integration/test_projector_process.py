@@ -43,8 +43,8 @@ def snapshot(engine, generation):
     """Everything a projection holds, in a comparable form."""
     model = read_model(generation)
     with engine.connect() as conn:
-        deltas = {(r.tenant, r.metric, r.grain, r.period): r.delta
-                  for r in conn.execute(select(model.deltas)) if r.delta}
+        deltas = {(r.tenant, r.metric, r.year): (r.total, r.days)
+                  for r in conn.execute(select(model.series)) if r.total or r.days}
         records = {r.record_id: (r.tenant, r.status, r.version, r.position, r.holder_uscc)
                    for r in conn.execute(select(model.records))}
         intervals = sorted((r.owner, r.seq, r.tenant, r.metric, r.valid_from, r.valid_to,
