@@ -6,10 +6,11 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from api.blueprints import v1
+from api.blueprints import position_header, v1
 from api.errors import register_error_handlers
 from api.jsonenc import WireJSONProvider
 from api.openapi import docs
+from api.plans_bp import plans_bp
 from api.services import LazyServices
 from api.settings import Settings
 from registry.clock import Clock
@@ -27,5 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.extensions["registry"] = LazyServices(settings, clock)
     register_error_handlers(app)
     app.register_blueprint(v1)
+    app.after_request(position_header)
+    app.register_blueprint(plans_bp)
     app.register_blueprint(docs)
     return app

@@ -90,8 +90,8 @@ def projection_position() -> int:
     return g.registry_position
 
 
-@v1.after_request
-def _position_header(response):
+def position_header(response):
+    """Every projection-served response says which log position it reflects."""
     if "registry_position" in g:
         response.headers["X-Registry-Position"] = str(g.registry_position)
     return response

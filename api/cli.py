@@ -14,6 +14,7 @@ from api.services import Services
 from api.settings import Settings
 from tenants import seed
 from tenants.errors import RegistryError
+from tenants.principals import OPERATOR
 
 
 def _open(create_tables: bool = False) -> Services:
@@ -39,8 +40,11 @@ def init() -> None:
     svc = _open(create_tables=True)
     try:
         added = svc.directory.register_tenants(seed.tenants())
+        plans = svc.plans.import_plans(seed.load("targets.json"), OPERATOR.actor())
         click.echo(f"storage ready at {svc.settings.database_url}; "
-                   f"{added} tenants added, {len(svc.directory.tree())} in the tree")
+                   f"{added} tenants added, {len(svc.directory.tree())} in the tree; "
+                   f"plans: {plans['adopted']} adopted, {plans['targets_amended']} targets "
+                   "amended")
     finally:
         svc.close()
 
@@ -168,6 +172,111 @@ def principals_revoke(principal_id: str, reason: str) -> None:
     finally:
         svc.close()
     click.echo(json.dumps(principal.as_json(), ensure_ascii=False))
+
+
+@main.group()
+def plans() -> None:
+    """Plans, targets and opening balances (every change is an event)."""
+
+
+@plans.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def plans_import(path: str) -> None:
+    """Load plans from a file shaped like targets.json (safe to repeat)."""
+    with open(path, encoding="utf-8") as handle:
+        try:
+            document = json.load(handle)
+        except ValueError as exc:
+            raise click.ClickException(f"{path} is not JSON: {exc}") from None
+    svc = _open()
+    try:
+        result = svc.plans.import_plans(document, OPERATOR.actor())
+    except RegistryError as exc:
+        _fail(exc)
+    finally:
+        svc.close()
+    click.echo(json.dumps(result))
+
+
+@plans.command("list")
+def plans_list() -> None:
+    """List the plans."""
+    svc = _open()
+    try:
+        for plan in svc.plans.all():
+            click.echo(json.dumps(plan.summary(), ensure_ascii=False, default=str))
+    finally:
+        svc.close()
+
+
+@plans.command("set-target")
+@click.option("--plan", "plan_id", required=True)
+@click.option("--tenant", required=True)
+@click.option("--indicator", required=True)
+@click.option("--value", type=float, required=True)
+@click.option("--comparator", default=">=", show_default=True,
+              type=click.Choice([">=", "<=", "=", "~"]))
+@click.option("--reason", required=True)
+def plans_set_target(plan_id, tenant, indicator, value, comparator, reason) -> None:
+    """Set or amend a tenant's target for an indicator."""
+    _plan_write(lambda svc, scope: svc.plans.set_target(scope, plan_id, {
+        "tenant": tenant, "indicator": indicator, "reason": reason,
+        "target": {"value": value, "comparator": comparator}}))
+
+
+@plans.command("record-opening")
+@click.option("--plan", "plan_id", required=True)
+@click.option("--tenant", required=True)
+@click.option("--indicator", required=True)
+@click.option("--value", type=click.IntRange(min=0), required=True)
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--note", default="")
+def plans_record_opening(plan_id, tenant, indicator, value, on, note) -> None:
+    """Record an opening balance (the indicator's value for the tenant on a date)."""
+    _plan_write(lambda svc, scope: svc.plans.record_opening(scope, plan_id, {
+        "tenant": tenant, "indicator": indicator, "value": value, "on": on.date(),
+        "note": note}))
+
+
+def _plan_write(action) -> None:
+    svc = _open()
+    try:
+        plan = action(svc, svc.directory.operator_scope())
+    except RegistryError as exc:
+        _fail(exc)
+    finally:
+        svc.close()
+    click.echo(json.dumps(plan.summary(), ensure_ascii=False, default=str))
+
+
+@main.command()
+@click.option("--plan", "plan_id", required=True)
+@click.option("--tenant", required=True)
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Business date (default: today in Asia/Shanghai).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the table as CSV (default: progress-TENANT-PLAN-DATE.csv).")
+def report(plan_id: str, tenant: str, as_of, csv_path) -> None:
+    """Print a plan's progress table for a tenant and write it as CSV."""
+    from api.reports import plan_progress, progress_csv, progress_text
+
+    svc = _open()
+    try:
+        day = as_of.date() if as_of else svc.registry.clock.today()
+        scope = svc.directory.operator_scope()
+        progress = plan_progress(svc, scope, tenant, plan_id, day)
+        rows = progress.table()
+        body = {"tenant": scope.tree.get(tenant).as_json(), "plan": progress.plan.summary(),
+                "as_of": day, "indicators": rows}
+    except RegistryError as exc:
+        _fail(exc)
+    finally:
+        svc.close()
+    click.echo(progress_text(body))
+    path = csv_path or f"progress-{tenant}-{plan_id}-{day}.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(progress_csv(rows))
+    click.echo(f"\nCSV written to {path}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ from projections.projector import Projector
 from projections.queries import ReadModels
 from projections.tables import create_read_models
 from registry.clock import Clock
+from registry.plans import Plans
 from registry.service import Registry
 from tenants import seed
 from tenants.directory import Directory
@@ -31,6 +32,8 @@ class Services:
     engine: Engine
     families: FamilySet
     read_models: ReadModels
+    plans: Plans
+    measures: dict
     _writer: Engine | None = field(default=None, repr=False)
 
     @classmethod
@@ -42,9 +45,10 @@ class Services:
         engine = make_engine(settings.database_url, settings.database_schema)
         if create_tables:
             create_read_models(engine)
-        families = FamilySet.build(seed.load("measures.json")["measures"])
+        measures = seed.load("measures.json")["measures"]
+        families = FamilySet.build(measures)
         return cls(settings, log, directory, Registry(log, directory, clock), engine, families,
-                   ReadModels(engine, families))
+                   ReadModels(engine, families), Plans(log, directory, clock), measures)
 
     def lineage(self, code: str) -> list[str]:
         """A tenant and its ancestors (reloading the tree for a tenant added meanwhile)."""

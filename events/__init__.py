@@ -23,6 +23,7 @@ from events.certification import (
 )
 from events.gi import GI_TYPES, GiApplied, GiCancelled, GiRegistered, GiRejected
 from events.record import AMENDABLE, RecordAmended, RecordTransferred, RecordVoided
+from events.plans import PlanAdopted, PlanListed, PlanOpeningRecorded, PlanTargetSet, PlanView
 from events.registry import EnvelopeAccepted, PrincipalAdded, PrincipalRevoked, TenantRegistered
 from events.standard import (
     StandardDraftingApproved,
@@ -87,6 +88,14 @@ def principal_id_for_token_hash(token_hash: str) -> UUID:
     return uuid5(NAMESPACE, f"principal/{token_hash}")
 
 
+def plan_id(plan: str) -> UUID:
+    """The id of a plan's aggregate."""
+    return uuid5(NAMESPACE, f"plan/{plan}")
+
+
+PLAN_CATALOGUE_ID = uuid5(NAMESPACE, "plans")
+
+
 def receipt_id(envelope_id: UUID) -> UUID:
     """The id of the receipt aggregate of an envelope id."""
     return uuid5(NAMESPACE, f"envelope/{envelope_id}")
@@ -101,6 +110,12 @@ __all__ = [
     "GI_TYPES",
     "KINDS",
     "NAMESPACE",
+    "PLAN_CATALOGUE_ID",
+    "PlanAdopted",
+    "PlanListed",
+    "PlanOpeningRecorded",
+    "PlanTargetSet",
+    "PlanView",
     "PrincipalAdded",
     "PrincipalRevoked",
     "RECORD_EVENT_CLASSES",
@@ -108,6 +123,7 @@ __all__ = [
     "RegistryEvent",
     "STATES",
     "TenantRegistered",
+    "plan_id",
     "principal_id_for_token_hash",
     "receipt_id",
     "record_id",

@@ -109,12 +109,16 @@ class Timeline:
         for number, (issued, withdrawn) in sorted(self.items.items()):
             item_segments = []
             for s in segments:
-                start = max(s.start, issued)
-                end = _min_end(s.end, withdrawn)
-                if end is not None and start >= end:
-                    continue
-                status = ITEM_HELD if s.status in ("valid", "suspended") else "not_held"
-                item_segments.append(Segment(start, end, s.tenant, status, s.attributes))
+                held = ITEM_HELD if s.status in ("valid", "suspended") else "not_held"
+                for start, end, status in ((max(s.start, issued), _min_end(s.end, withdrawn),
+                                            held),
+                                           (max(s.start, withdrawn or 0), s.end, "withdrawn")):
+                    if status == "withdrawn" and withdrawn is None:
+                        continue
+                    if end is not None and start >= end:
+                        continue
+                    item_segments.append(Segment(start, end, s.tenant, status, s.attributes))
+            item_segments.sort(key=lambda seg: seg.start)
             units.append((number, item_segments))
         return units
 

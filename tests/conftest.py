@@ -123,3 +123,12 @@ def project(services):
         return services.projector().catch_up()
 
     return run
+
+
+@pytest.fixture
+def plans_loaded(services):
+    """The bundled seed plans imported, as `registry init` does."""
+    from tenants.principals import OPERATOR
+
+    services.plans.import_plans(seed.load("targets.json"), OPERATOR.actor())
+    return services.plans

@@ -1,0 +1,87 @@
+"""Progress tables for people: CSV and a terminal rendering (HTTP and CLI share them)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from api.context import services
+from projections.progress import PlanProgress, ProgressEngine
+from tenants.errors import NotFound, OutOfScope
+from tenants.scope import Scope
+
+CSV_COLUMNS = ["key", "name", "name_en", "unit", "counting", "form", "baseline", "target",
+               "comparator", "value", "registry_value", "opening", "achievement", "expected",
+               "status", "reason", "children_target_sum", "children_with_targets"]
+
+
+def plan_progress(svc, scope: Scope, code: str, plan_id: str, as_of: dt.date) -> PlanProgress:
+    """The progress object of a plan for a tenant the caller can see."""
+    tenant = scope.tree.get(code)
+    if tenant is None:
+        raise NotFound(f"No tenant {code}.")
+    if not scope.covers(code):
+        raise OutOfScope(f"Tenant {code} is outside your subtree.", tenant=code)
+    plan = svc.plans.get(plan_id)
+    family = [code] + [c.code for c in scope.tree.children(code)]
+    others = [p for p in svc.plans.all(family) if p.id != plan.id]
+    engine = ProgressEngine(svc.read_models, svc.families, svc.measures, scope.tree)
+    return PlanProgress(engine, plan, code, as_of, others)
+
+
+def progress_body(svc, scope: Scope, code: str, plan_id: str, as_of: dt.date,
+                  position: int) -> dict[str, Any]:
+    progress = plan_progress(svc, scope, code, plan_id, as_of)
+    return {"tenant": scope.tree.get(code).as_json(), "plan": progress.plan.summary(),
+            "as_of": as_of, "position": position, "indicators": progress.table()}
+
+
+def csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    target = row.get("target") or {}
+    baseline = row.get("baseline") or {}
+    opening = row.get("opening") or {}
+    return {
+        **{k: row.get(k) for k in ("key", "name", "name_en", "unit", "counting", "form",
+                                   "value", "registry_value", "achievement", "expected",
+                                   "status", "reason", "children_target_sum",
+                                   "children_with_targets")},
+        "baseline": baseline.get("value"), "target": target.get("value"),
+        "comparator": target.get("comparator"), "opening": opening.get("value"),
+    }
+
+
+def progress_csv(rows: list[dict[str, Any]]) -> str:
+    """The progress table as CSV (UTF-8 with a byte-order mark, so spreadsheets read it)."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(csv_row(row))
+    return buffer.getvalue()
+
+
+def progress_text(body: dict[str, Any]) -> str:
+    """A fixed-width table for the terminal."""
+    lines = [f"{body['plan']['title']} — {body['tenant']['name']} ({body['tenant']['code']}) "
+             f"as of {body['as_of']}", ""]
+    header = f"{'indicator':<48} {'value':>9} {'target':>9} {'expected':>9} {'ach.':>7}  status"
+    lines += [header, "-" * len(header)]
+    for row in body["indicators"]:
+        target = (row.get("target") or {}).get("value")
+        achievement = row.get("achievement")
+        lines.append(
+            f"{(row['name'] or row['key'])[:24]:<24}{row['key'][:24]:<25}"
+            f"{_fmt(row.get('value')):>9} {_fmt(target):>9} {_fmt(row.get('expected')):>9} "
+            f"{(f'{achievement:.0%}' if achievement is not None else '-'):>7}  "
+            f"{row['status']}" + (f" ({row['reason']})" if row.get("reason") else ""))
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+__all__ = ["plan_progress", "progress_body", "progress_csv", "progress_text", "services"]
