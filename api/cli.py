@@ -174,6 +174,24 @@ def principals_revoke(principal_id: str, reason: str) -> None:
     click.echo(json.dumps(principal.as_json(), ensure_ascii=False))
 
 
+@main.command()
+def demo() -> None:
+    """Post a realistic 2021–2025 history for the seed tenants (safe to run again)."""
+    from registry.demo import REVIEW_DATE, Demo
+
+    svc = _open()
+    try:
+        with click.progressbar(length=5200, label="posting demo events", file=sys.stderr) as bar:
+            stored = Demo(svc.registry, svc.plans, svc.directory, progress=bar.update).run()
+    except RegistryError as exc:
+        _fail(exc)
+    finally:
+        svc.close()
+    click.echo(f"demo: {stored} events stored; see the mid-term review on "
+               f"{REVIEW_DATE} (e.g. registry report --plan zhejiang-14th-fyp "
+               f"--tenant 330000 --as-of {REVIEW_DATE})", err=True)
+
+
 @main.group()
 def plans() -> None:
     """Plans, targets and opening balances (every change is an event)."""
