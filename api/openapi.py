@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify
 
 from events import EVENT_TYPES, KINDS
 from events.fields import HolderSchema
+from events.plans import RecordOpeningBody, SetTargetBody
 
 docs = Blueprint("docs", __name__)
 
@@ -105,6 +106,182 @@ def _paths() -> dict[str, Any]:
     }
 
 
+MIN_POSITION = _query("min_position", {"type": "integer", "minimum": 0},
+                      "Read-your-writes: wait (up to 5 s) until the projections reflect this "
+                      "position, else 503 with Retry-After.")
+PLAN = {"name": "plan", "in": "query", "required": True, "schema": {"type": "string"},
+        "description": "A plan id, e.g. zhejiang-14th-fyp."}
+PLAN_PATH = {"name": "plan_id", "in": "path", "required": True, "schema": {"type": "string"}}
+POSITION_HEADER = {"X-Registry-Position": {
+    "description": "The log position the read models reflected for this answer.",
+    "schema": {"type": "integer"}}}
+
+
+def _projected(schema: dict) -> dict:
+    response = _json(schema)
+    response["headers"] = POSITION_HEADER
+    return response
+
+
+def _read_paths() -> dict[str, Any]:
+    """Endpoints served from the projections, and the plan endpoints."""
+    secured = [{"bearer": []}]
+    return {
+        "/v1/tenants/{code}/counts": {"get": {
+            "summary": "Counts of the subtree by kind and state, and per child",
+            "operationId": "tenantCounts", "security": secured,
+            "parameters": [CODE_PARAM, AS_OF, KNOWN_AT, MIN_POSITION],
+            "responses": {"200": _projected(_ref("Counts")),
+                          **_problem_responses(401, 403, 404, 422, 503)}}},
+        "/v1/records": {"get": {
+            "summary": "Search records in your scope (cursor pagination)",
+            "operationId": "searchRecords", "security": secured,
+            "parameters": [
+                _query("kind", {"type": "string", "enum": list(KINDS)}, "Only this kind."),
+                _query("tenant", {"type": "string", "pattern": "^[0-9]{6}$"},
+                       "Only this tenant's subtree."),
+                _query("status", {"type": "string"}, "State today (implicit expiry counts)."),
+                _query("holder", {"type": "string", "maxLength": 200},
+                       "A USCC (exact) or part of the holder's name."),
+                _query("q", {"type": "string", "maxLength": 200},
+                       "Part of the key, product/title or holder name."),
+                _query("include_voided", {"type": "boolean"}, "Also list voided records."),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 500},
+                       "Page size (default 50)."),
+                _query("cursor", {"type": "string"}, "The `next` of the previous page."),
+                MIN_POSITION],
+            "responses": {"200": _projected(_ref("RecordList")),
+                          **_problem_responses(401, 403, 404, 422, 503)}}},
+        "/v1/ready": {"get": {
+            "summary": "Readiness: database reachable, projection lag", "operationId": "ready",
+            "security": [], "responses": {"200": _json(_ref("Ready")),
+                                          **_problem_responses(503)}}},
+        "/v1/plans": {"get": {
+            "summary": "Plans", "operationId": "listPlans", "security": secured,
+            "responses": {"200": _json({"type": "object", "required": ["plans"], "properties": {
+                "plans": {"type": "array", "items": _ref("PlanSummary")}}}),
+                **_problem_responses(401, 503)}}},
+        "/v1/plans/{plan_id}": {"get": {
+            "summary": "A plan: indicators, and the targets and openings you can see",
+            "operationId": "getPlan", "security": secured, "parameters": [PLAN_PATH],
+            "responses": {"200": _json(_ref("PlanDetail")),
+                          **_problem_responses(401, 404, 503)}}},
+        "/v1/plans/{plan_id}/targets": {"post": {
+            "summary": "Set or amend a tenant's target (admins of the subtree)",
+            "operationId": "setTarget", "security": secured, "parameters": [PLAN_PATH],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref("SetTargetBody")}}},
+            "responses": {"201": _json({"type": "object"}, "Stored as a plan.target_set event"),
+                          **_problem_responses(400, 401, 403, 404, 409, 413, 422, 503)}}},
+        "/v1/plans/{plan_id}/openings": {"post": {
+            "summary": "Record an opening balance (admins of the subtree)",
+            "operationId": "recordOpening", "security": secured, "parameters": [PLAN_PATH],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref("RecordOpeningBody")}}},
+            "responses": {"201": _json({"type": "object"},
+                                       "Stored as a plan.opening_recorded event"),
+                          **_problem_responses(400, 401, 403, 404, 409, 413, 422, 503)}}},
+        "/v1/tenants/{code}/progress": {"get": {
+            "summary": "Progress against a plan for the tenant and each child",
+            "operationId": "tenantProgress", "security": secured,
+            "parameters": [CODE_PARAM, PLAN, AS_OF, MIN_POSITION],
+            "responses": {"200": _projected(_ref("Progress")),
+                          **_problem_responses(401, 403, 404, 422, 503)}}},
+        "/v1/tenants/{code}/progress.csv": {"get": {
+            "summary": "The progress table as CSV", "operationId": "tenantProgressCsv",
+            "security": secured, "parameters": [CODE_PARAM, PLAN, AS_OF, MIN_POSITION],
+            "responses": {"200": {"description": "CSV (UTF-8 with BOM)",
+                                  "content": {"text/csv": {"schema": {"type": "string"}}}},
+                          **_problem_responses(401, 403, 404, 422, 503)}}},
+        "/v1/tenants/{code}/progress/series": {"get": {
+            "summary": "Yearly values of each indicator against the linear path",
+            "operationId": "tenantProgressSeries", "security": secured,
+            "parameters": [CODE_PARAM, PLAN, AS_OF, MIN_POSITION],
+            "responses": {"200": _projected(_ref("ProgressSeries")),
+                          **_problem_responses(401, 403, 404, 422, 503)}}},
+    }
+
+
+def _read_components(spec: APISpec) -> None:
+    count_map = {"type": "object", "additionalProperties": {"type": "integer"}}
+    kind_counts = {"type": "object", "additionalProperties": {
+        "oneOf": [{"type": "integer"}, count_map]}}
+    spec.components.schema("CountsObject", {
+        "type": "object", "additionalProperties": kind_counts,
+        "description": "certification {valid, suspended, withdrawn, expired, holders_valid}, "
+                       "international_certificate {held}, standard {...}, award {..., "
+                       "granted_by_level}, gi {..., registered_by_type}; only readable kinds."})
+    spec.components.schema("Counts", {
+        "type": "object", "required": ["tenant", "as_of", "position", "counts", "children"],
+        "properties": {"tenant": _ref("Tenant"), "as_of": DATE,
+                       "known_at": {"type": ["string", "null"]},
+                       "position": {"type": "integer"}, "counts": _ref("CountsObject"),
+                       "children": {"type": "array", "items": {
+                           "type": "object", "required": ["tenant", "counts"],
+                           "properties": {"tenant": _ref("Tenant"),
+                                          "counts": _ref("CountsObject")}}}}})
+    spec.components.schema("RecordSummary", {
+        "type": "object", "required": ["kind", "record", "tenant", "status", "voided"],
+        "properties": {"kind": {"type": "string"}, "record": {"type": "string"},
+                       "tenant": {"type": "string"}, "status": {"type": "string"},
+                       "voided": {"type": "boolean"},
+                       "holder": {"type": ["object", "null"]},
+                       "label": {"type": ["string", "null"]},
+                       "valid_until": {"type": ["string", "null"]},
+                       "version": {"type": "integer"}, "position": {"type": "integer"}}})
+    spec.components.schema("RecordList", {
+        "type": "object", "required": ["records", "next"],
+        "properties": {"records": {"type": "array", "items": _ref("RecordSummary")},
+                       "next": {"type": ["string", "null"]}}})
+    spec.components.schema("Ready", {
+        "type": "object", "required": ["status", "database", "head_position", "projection"],
+        "properties": {"status": {"type": "string"}, "database": {"type": "string"},
+                       "head_position": {"type": "integer"},
+                       "projection": {"type": "object"}}})
+    spec.components.schema("PlanSummary", {
+        "type": "object", "required": ["id", "tenant", "title", "period", "indicators"],
+        "properties": {"id": {"type": "string"}, "tenant": {"type": "string"},
+                       "title": {"type": "string"}, "title_en": {"type": "string"},
+                       "period": {"type": "object"}, "indicators": {"type": "integer"},
+                       "version": {"type": "integer"}}})
+    spec.components.schema("PlanDetail", {
+        "type": "object", "required": ["id", "tenant", "indicators", "targets", "openings"],
+        "properties": {"id": {"type": "string"}, "tenant": {"type": "string"},
+                       "indicators": {"type": "array", "items": {"type": "object"}},
+                       "targets": {"type": "array", "items": {"type": "object"}},
+                       "openings": {"type": "array", "items": {"type": "object"}}}})
+    spec.components.schema("SetTargetBody", schema=SetTargetBody)
+    spec.components.schema("RecordOpeningBody", schema=RecordOpeningBody)
+    spec.components.schema("IndicatorProgress", {
+        "type": "object",
+        "required": ["key", "value", "registry_value", "target", "expected", "achievement",
+                     "status", "children"],
+        "properties": {
+            "key": {"type": "string"}, "name": {"type": ["string", "null"]},
+            "form": {"type": ["string", "null"], "enum": ["ever", "in_period", "held", None]},
+            "value": {"type": ["number", "null"]},
+            "registry_value": {"type": ["number", "null"]},
+            "opening": {"type": ["object", "null"]}, "baseline": {"type": ["object", "null"]},
+            "target": {"type": ["object", "null"]}, "expected": {"type": ["number", "null"]},
+            "achievement": {"type": ["number", "null"]},
+            "status": {"type": "string", "enum": ["achieved", "on_track", "behind",
+                                                  "not_tracked"]},
+            "reason": {"type": ["string", "null"]},
+            "children": {"type": "array", "items": {"type": "object"}},
+            "children_target_sum": {"type": ["number", "null"]},
+            "children_with_targets": {"type": "integer"}}})
+    spec.components.schema("Progress", {
+        "type": "object", "required": ["tenant", "plan", "as_of", "position", "indicators"],
+        "properties": {"tenant": _ref("Tenant"), "plan": _ref("PlanSummary"), "as_of": DATE,
+                       "position": {"type": "integer"},
+                       "indicators": {"type": "array", "items": _ref("IndicatorProgress")}}})
+    spec.components.schema("ProgressSeries", {
+        "type": "object", "required": ["tenant", "plan", "as_of", "indicators"],
+        "properties": {"tenant": _ref("Tenant"), "plan": _ref("PlanSummary"), "as_of": DATE,
+                       "position": {"type": "integer"},
+                       "indicators": {"type": "array", "items": {"type": "object"}}}})
+
+
 def _components(spec: APISpec) -> None:
     spec.components.schema("Holder", schema=HolderSchema)
     variants = []
@@ -196,9 +373,10 @@ def build_spec() -> dict[str, Any]:
                              "and plan progress. Errors are RFC 9457 problem+json."},
     )
     _components(spec)
+    _read_components(spec)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     document = spec.to_dict()
-    document["paths"] = _paths()
+    document["paths"] = {**_paths(), **_read_paths()}
     document["security"] = [{"bearer": []}]
     return document
 
