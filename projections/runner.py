@@ -6,7 +6,7 @@ import fcntl
 import logging
 import threading
 import time
-from typing import Callable
+from typing import Callable, Protocol
 
 import psycopg
 from sqlalchemy import Engine, update
@@ -81,24 +81,39 @@ class ProcessLock:
             self._handle = None
 
 
-def run_forever(projector: Projector, stop: threading.Event, poll: float = 0.1,
-                page: int = 2000) -> None:
-    """Apply pages until `stop` is set; sleep `poll` seconds whenever caught up. Database
-    outages are waited out with back-off; nothing is skipped."""
-    projector.ensure_tracking()
+class Processor(Protocol):
+    """Anything that follows the log a page at a time (the projector, the audit index,
+    the ledger sealer)."""
+
+    def ensure_tracking(self) -> None: ...
+
+    def process_page(self, limit: int) -> int: ...
+
+
+def run_forever(processors: Processor | list[Processor], stop: threading.Event,
+                poll: float = 0.1, page: int = 2000) -> None:
+    """Apply pages until `stop` is set; sleep `poll` seconds whenever every processor is
+    caught up. Database outages are waited out with back-off; nothing is skipped."""
+    if not isinstance(processors, list):
+        processors = [processors]
+    for processor in processors:
+        processor.ensure_tracking()
     backoff = 0.5
     while not stop.is_set():
-        try:
-            done = projector.process_page(page)
-            backoff = 0.5
-        except ConcurrentProjector as exc:
-            log.warning("%s", exc)
-            continue
-        except (OperationalError, DBAPIError, PersistenceError, psycopg.OperationalError) as exc:
-            log.warning("database unavailable, retrying in %.1fs: %s", backoff, exc)
-            stop.wait(backoff)
-            backoff = min(backoff * 2, 10)
-            continue
+        done = 0
+        for processor in processors:
+            try:
+                done += processor.process_page(page)
+                backoff = 0.5
+            except ConcurrentProjector as exc:
+                log.warning("%s", exc)
+                done += 1
+            except (OperationalError, DBAPIError, PersistenceError,
+                    psycopg.OperationalError) as exc:
+                log.warning("database unavailable, retrying in %.1fs: %s", backoff, exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10)
+                done += 1
         if not done:
             stop.wait(poll)
 
