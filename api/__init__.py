@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
+from api.audit_bp import audit_bp
 from api.blueprints import position_header, v1
 from api.errors import register_error_handlers
 from api.jsonenc import WireJSONProvider
@@ -30,5 +31,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.register_blueprint(v1)
     app.after_request(position_header)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(docs)
     return app

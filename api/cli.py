@@ -91,7 +91,7 @@ def projector_command(poll: float, page: int) -> None:
     svc = _open()
     try:
         click.echo(f"projector running on {settings.database_url}", err=True)
-        run_forever(svc.projector(), stop, poll=poll, page=page)
+        run_forever(svc.processors(), stop, poll=poll, page=page)
     finally:
         svc.close()
         lock.release()
@@ -190,6 +190,54 @@ def demo() -> None:
     click.echo(f"demo: {stored} events stored; see the mid-term review on "
                f"{REVIEW_DATE} (e.g. registry report --plan zhejiang-14th-fyp "
                f"--tenant 330000 --as-of {REVIEW_DATE})", err=True)
+
+
+@main.command()
+@click.option("--tenant", required=True, help="Export this tenant's subtree.")
+@click.option("--from", "from_", default=None, help="Recorded at or after (date or ISO time).")
+@click.option("--to", default=None, help="Recorded before (date or ISO time).")
+@click.option("--output", type=click.Path(dir_okay=False), default="-", show_default=True,
+              help="File to write (JSON Lines); '-' is standard output.")
+def export(tenant: str, from_: str | None, to: str | None, output: str) -> None:
+    """Export the subtree's events (the audit feed) as JSON Lines, streaming."""
+    from api.jsonenc import wire_default
+
+    svc = _open()
+    try:
+        filters = {"from": _moment(from_, "from"), "to": _moment(to, "to")}
+        rows = svc.audit.stream(svc.directory.operator_scope(), tenant, filters)
+        count = 0
+        with click.open_file(output, "w", encoding="utf-8") as handle:
+            for _, document in rows:
+                handle.write(json.dumps(document, ensure_ascii=False, default=wire_default))
+                handle.write("\n")
+                count += 1
+    except RegistryError as exc:
+        _fail(exc)
+    finally:
+        svc.close()
+    click.echo(f"exported {count} events of {tenant}'s subtree", err=True)
+
+
+def _moment(value: str | None, name: str):
+    """A date (the start of that day in Asia/Shanghai) or an ISO time with an offset."""
+    import datetime as dt
+
+    from registry.clock import SHANGHAI
+
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            return dt.datetime.combine(day, dt.time(0), tzinfo=SHANGHAI)
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("give YYYY-MM-DD or an ISO time with an offset",
+                                 param_hint=f"--{name}") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a time zone offset", param_hint=f"--{name}")
+    return moment
 
 
 @main.group()

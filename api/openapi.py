@@ -123,6 +123,18 @@ def _projected(schema: dict) -> dict:
     return response
 
 
+AUDIT_FILTERS = [
+    _query("kind", {"type": "string", "enum": list(KINDS)}, "Only events of this kind."),
+    _query("type", {"type": "string"}, "Only this event type."),
+    _query("actor", {"type": "string", "maxLength": 64}, "Only events by this principal id."),
+    _query("record", {"type": "string", "maxLength": 200}, "Only this record key."),
+    _query("from", TIMESTAMP, "Recorded at or after."),
+    _query("to", TIMESTAMP, "Recorded before."),
+    _query("occurred_from", DATE, "Business date on or after."),
+    _query("occurred_to", DATE, "Business date on or before."),
+]
+
+
 def _read_paths() -> dict[str, Any]:
     """Endpoints served from the projections, and the plan endpoints."""
     secured = [{"bearer": []}]
@@ -151,6 +163,39 @@ def _read_paths() -> dict[str, Any]:
                 _query("cursor", {"type": "string"}, "The `next` of the previous page."),
                 MIN_POSITION],
             "responses": {"200": _projected(_ref("RecordList")),
+                          **_problem_responses(401, 403, 404, 422, 503)}}},
+        "/v1/tenants/{code}/events": {"get": {
+            "summary": "The audit feed of the subtree (admins and auditors)",
+            "operationId": "auditFeed", "security": secured,
+            "parameters": [CODE_PARAM, *AUDIT_FILTERS,
+                           _query("after", {"type": "integer", "minimum": 0},
+                                  "Position after which to continue (the previous `next`)."),
+                           _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
+                                  "Page size (default 100)."), MIN_POSITION],
+            "responses": {"200": _projected(_ref("AuditPage")),
+                          **_problem_responses(401, 403, 404, 422, 503)}}},
+        "/v1/tenants/{code}/events.jsonl": {"get": {
+            "summary": "Every event of the subtree as JSON Lines (streamed)",
+            "operationId": "auditExport", "security": secured,
+            "parameters": [CODE_PARAM, *AUDIT_FILTERS, MIN_POSITION],
+            "responses": {"200": {"description": "One audit document per line",
+                                  "content": {"application/x-ndjson": {
+                                      "schema": {"type": "string"}}}},
+                          **_problem_responses(401, 403, 404, 422, 503)}}},
+        "/v1/records.csv": {"get": {
+            "summary": "The record list as CSV (same filters as /v1/records)",
+            "operationId": "recordsCsv", "security": secured,
+            "parameters": [
+                _query("kind", {"type": "string", "enum": list(KINDS)}, "Only this kind."),
+                _query("tenant", {"type": "string", "pattern": "^[0-9]{6}$"},
+                       "Only this tenant's subtree."),
+                _query("status", {"type": "string"}, "State today."),
+                _query("holder", {"type": "string", "maxLength": 200}, "USCC or name part."),
+                _query("q", {"type": "string", "maxLength": 200}, "Text search."),
+                _query("include_voided", {"type": "boolean"}, "Also voided records."),
+                MIN_POSITION],
+            "responses": {"200": {"description": "CSV (UTF-8 with BOM)",
+                                  "content": {"text/csv": {"schema": {"type": "string"}}}},
                           **_problem_responses(401, 403, 404, 422, 503)}}},
         "/v1/ready": {"get": {
             "summary": "Readiness: database reachable, projection lag", "operationId": "ready",
@@ -233,6 +278,10 @@ def _read_components(spec: APISpec) -> None:
         "type": "object", "required": ["records", "next"],
         "properties": {"records": {"type": "array", "items": _ref("RecordSummary")},
                        "next": {"type": ["string", "null"]}}})
+    spec.components.schema("AuditPage", {
+        "type": "object", "required": ["events", "next"],
+        "properties": {"events": {"type": "array", "items": {"type": "object"}},
+                       "next": {"type": ["integer", "null"]}}})
     spec.components.schema("Ready", {
         "type": "object", "required": ["status", "database", "head_position", "projection"],
         "properties": {"status": {"type": "string"}, "database": {"type": "string"},

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from api.settings import Settings
 from events.store import EventLog
+from projections.audit import AuditFeed, AuditIndex, create_audit_tables
 from projections.db import make_engine
 from projections.families import FamilySet
 from projections.projector import Projector
@@ -34,6 +35,7 @@ class Services:
     read_models: ReadModels
     plans: Plans
     measures: dict
+    audit: AuditFeed
     _writer: Engine | None = field(default=None, repr=False)
 
     @classmethod
@@ -45,10 +47,12 @@ class Services:
         engine = make_engine(settings.database_url, settings.database_schema)
         if create_tables:
             create_read_models(engine)
+            create_audit_tables(engine)
         measures = seed.load("measures.json")["measures"]
         families = FamilySet.build(measures)
         return cls(settings, log, directory, Registry(log, directory, clock), engine, families,
-                   ReadModels(engine, families), Plans(log, directory, clock), measures)
+                   ReadModels(engine, families), Plans(log, directory, clock), measures,
+                   AuditFeed(engine))
 
     def lineage(self, code: str) -> list[str]:
         """A tenant and its ancestors (reloading the tree for a tenant added meanwhile)."""
@@ -65,6 +69,13 @@ class Services:
 
     def projector(self, generation: int | None = None) -> Projector:
         return Projector(self.log, self.writer_engine(), self.lineage, self.families, generation)
+
+    def audit_index(self) -> AuditIndex:
+        return AuditIndex(self.log, self.writer_engine())
+
+    def processors(self) -> list:
+        """Everything `registry projector` runs, in order."""
+        return [self.projector(), self.audit_index()]
 
     def close(self) -> None:
         self.log.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -22,6 +23,11 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> dt.date:
         return dt.date.fromisoformat(data)
+
+
+@lru_cache(maxsize=None)
+def _payload_fields(cls: type) -> tuple[str, ...]:
+    return tuple(cls.Payload().fields)
 
 
 class RecordEvent(DomainEvent):
@@ -46,7 +52,7 @@ class RecordEvent(DomainEvent):
     @classmethod
     def payload_fields(cls) -> tuple[str, ...]:
         """The names of the `data` fields this type carries."""
-        return tuple(cls.Payload().fields)
+        return _payload_fields(cls)
 
     def data(self) -> dict[str, Any]:
         """The event's `data` object as it appears on the wire (absent fields left out)."""

@@ -10,6 +10,7 @@ from uuid import UUID
 from events import EVENT_TYPES, EnvelopeAccepted, receipt_id, record_id
 from events.envelope import Envelope
 from events.store import EventLog, IntegrityError, Positioned
+from events.wire import record_envelope
 from registry.clock import Clock
 from registry.decisions import decide
 from registry.errors import EnvelopeIdReused, RecordNotFound, VersionConflict
@@ -143,13 +144,7 @@ class Registry:
 
 def event_envelope(positioned: Positioned) -> dict[str, Any]:
     """A stored record event as the wire envelope plus the registry's fields."""
-    e = positioned.event
-    return {
-        "id": str(e.envelope_id), "type": e.TYPE, "record": e.key, "kind": e.kind,
-        "tenant": e.tenant, "occurred_on": e.occurred_on, "data": e.data(),
-        "version": e.originator_version, "position": positioned.position,
-        "recorded_at": e.timestamp, "actor": e.actor,
-    }
+    return record_envelope(positioned.position, positioned.event)
 
 
 __all__ = ["EVENT_TYPES", "Receipt", "Registry", "event_envelope"]

@@ -120,6 +120,10 @@ def project(services):
     """Run the projector until it has applied every stored event (in this process)."""
 
     def run() -> int:
+        index = services.audit_index()
+        index.ensure_tracking()
+        while index.process_page(5000):
+            pass
         return services.projector().catch_up()
 
     return run
