@@ -10,6 +10,7 @@ from api.audit_bp import audit_bp
 from api.blueprints import position_header, v1
 from api.errors import register_error_handlers
 from api.jsonenc import WireJSONProvider
+from api.observability import configure_logging, install, metrics_response
 from api.openapi import docs
 from api.plans_bp import plans_bp
 from api.services import LazyServices
@@ -27,10 +28,35 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.config["REGISTRY_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes * 8
     app.extensions["registry"] = LazyServices(settings, clock)
+    configure_logging()
+    install(app)
     register_error_handlers(app)
     app.register_blueprint(v1)
     app.after_request(position_header)
     app.register_blueprint(plans_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(docs)
+    app.add_url_rule("/metrics", "metrics", _metrics)
     return app
+
+
+def _metrics():
+    """Prometheus metrics, for operators: the bearer REGISTRY_METRICS_TOKEN when it is set,
+    else clients on the loopback interface only."""
+    import hmac
+    import os
+
+    from flask import current_app, request
+
+    from api.auth import bearer_token
+    from tenants.errors import OutOfScope, Unauthenticated
+
+    expected = os.environ.get("REGISTRY_METRICS_TOKEN")
+    if expected:
+        given = bearer_token() or ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise Unauthenticated("Send the metrics token as a bearer token.")
+    elif request.remote_addr not in ("127.0.0.1", "::1", None):
+        raise OutOfScope("Metrics are served to loopback clients (or set "
+                         "REGISTRY_METRICS_TOKEN).")
+    return metrics_response(current_app.extensions["registry"].get)

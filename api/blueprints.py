@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, request
 
 from api.auth import caller_scope
 from api.context import services
+from api.observability import EVENTS_APPENDED
 from api.params import date_param, int_param, json_body, record_address, timestamp_param
 from events import EVENT_TYPES, KINDS
 from events.envelope import parse_envelope
@@ -26,6 +27,8 @@ def post_event():
     svc = services()
     envelope = parse_envelope(json_body(), EVENT_TYPES, svc.registry.clock.today())
     receipt = svc.registry.record(scope, envelope)
+    if not receipt.replayed:
+        EVENTS_APPENDED.labels(receipt.kind).inc()
     return receipt.as_json(), 200 if receipt.replayed else 201
 
 

@@ -3,6 +3,8 @@ the fork, in each worker)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -37,9 +39,19 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
         "limit_request_line": 8190,
         "limit_request_fields": 100,
         "limit_request_field_size": 8190,
-        "accesslog": "-",
+        "accesslog": None,
+        "child_exit": _child_exit,
     }
 
 
+def _child_exit(_server, worker) -> None:
+    """Drop a dead worker's live gauges from the shared Prometheus files."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="registry-metrics-")
     _Gunicorn(settings, gunicorn_options(host, port, workers)).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import threading
 from typing import Any, Iterable
 from uuid import UUID
@@ -133,7 +134,10 @@ class Directory:
         history = self.log.history(principal_id_for_token_hash(token_hash))
         if not history:
             return None
-        principal = self._fold([p.event for p in history])
+        events = [p.event for p in history]
+        if not hmac.compare_digest(events[0].token_hash, token_hash):
+            return None
+        principal = self._fold(events)
         return None if principal.revoked else principal
 
     def principals(self) -> list[Principal]:
