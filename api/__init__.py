@@ -12,6 +12,7 @@ from api.errors import register_error_handlers
 from api.jsonenc import WireJSONProvider
 from api.observability import configure_logging, install, metrics_response
 from api.openapi import docs
+from api.ratelimit import RateLimiter
 from api.plans_bp import plans_bp
 from api.services import LazyServices
 from api.settings import Settings
@@ -28,6 +29,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.config["REGISTRY_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes * 8
     app.extensions["registry"] = LazyServices(settings, clock)
+    app.extensions["registry_rate_limiter"] = RateLimiter(settings.rate_limit,
+                                                          settings.rate_burst)
     configure_logging()
     install(app)
     register_error_handlers(app)

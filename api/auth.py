@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import current_app, g, request
 
 from api.context import services
 from tenants.errors import Unauthenticated
@@ -28,5 +28,6 @@ def caller_scope() -> Scope:
     principal = svc.directory.authenticate(token)
     if principal is None:
         raise Unauthenticated("The token is unknown or revoked.")
+    current_app.extensions["registry_rate_limiter"].check(principal.id)
     g.scope = Scope(principal, svc.directory.tree())
     return g.scope

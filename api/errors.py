@@ -26,7 +26,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RegistryError)
     def _registry_error(exc: RegistryError) -> Response:
         response = problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
-        if isinstance(exc, Unavailable):
+        if getattr(exc, "retry_after", None) is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="registry"'

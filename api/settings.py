@@ -17,6 +17,8 @@ class Settings:
     database_schema: str = "public"
     max_body_bytes: int = 2 * 1024 * 1024
     read_wait_seconds: float = 5.0
+    rate_limit: float = 200.0      # requests per second per principal and worker (0: off)
+    rate_burst: int = 400
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -27,6 +29,10 @@ class Settings:
             settings = replace(settings, database_url=env["REGISTRY_DATABASE_URL"])
         if env.get("REGISTRY_DATABASE_SCHEMA"):
             settings = replace(settings, database_schema=env["REGISTRY_DATABASE_SCHEMA"])
+        if env.get("REGISTRY_RATE_LIMIT"):
+            settings = replace(settings, rate_limit=float(env["REGISTRY_RATE_LIMIT"]))
+        if env.get("REGISTRY_RATE_BURST"):
+            settings = replace(settings, rate_burst=int(env["REGISTRY_RATE_BURST"]))
         if env.get("REGISTRY_MAX_BODY_BYTES"):
             settings = replace(settings, max_body_bytes=int(env["REGISTRY_MAX_BODY_BYTES"]))
         return settings

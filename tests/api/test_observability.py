@@ -54,3 +54,19 @@ def test_metrics_are_refused_to_remote_clients(client):
     response = client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert response.status_code == 403
     assert response.mimetype == "application/problem+json"
+
+
+def test_a_principal_over_its_rate_gets_429_with_retry_after(settings, services, token_for):
+    from api import create_app
+
+    app = create_app(settings=settings.with_overrides({"rate_limit": 1.0, "rate_burst": 3}))
+    client = app.test_client()
+    token = token_for("auditor", "330500")
+    other = token_for("auditor", "330500")
+    codes = [client.get("/v1/tenants", headers=auth(token)).status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200] and 429 in codes[3:]
+    limited = client.get("/v1/tenants", headers=auth(token))
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert limited.mimetype == "application/problem+json"
+    assert client.get("/v1/tenants", headers=auth(other)).status_code == 200
+    app.extensions["registry"].close()
