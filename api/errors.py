@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
+from sqlalchemy.exc import OperationalError as SAOperationalError
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
@@ -48,6 +50,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
+    @app.errorhandler(SAOperationalError)
+    @app.errorhandler(psycopg.OperationalError)
     def _database_down(exc: Exception) -> Response:
         log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
         response = problem(503, "database-unavailable", "Database unavailable",

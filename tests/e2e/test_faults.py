@@ -1,0 +1,91 @@
+"""Faults: PostgreSQL stopped and restarted under load. Writes during the outage get 503
+with Retry-After; nothing acknowledged is lost; the service and the projector recover by
+themselves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from api.settings import Settings
+from tests.conftest import require_postgres
+from tests.e2e.conftest import running_server
+from tests.e2e.private_pg import PrivateCluster
+from tests.helpers import issued
+
+
+@pytest.fixture
+def private_pg():
+    require_postgres()
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a private PostgreSQL cluster as the postgres user")
+    cluster = PrivateCluster()
+    yield cluster
+    cluster.destroy()
+
+
+def test_a_database_outage_gives_503_and_loses_nothing_acknowledged(private_pg, tmp_path):
+    settings = Settings(database_url=private_pg.url)
+    with running_server(settings, tmp_path, workers=2) as (base, env):
+        token = json.loads(subprocess.run(
+            ["registry", "principals", "add", "--name", "faults", "--role",
+             "certification-body", "--tenant", "330000"], env=env, check=True,
+            capture_output=True, text=True).stdout)["token"]
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        acknowledged, outage_answers, stop = [], [], threading.Event()
+        counter = iter(range(10**6))
+
+        def writer():
+            while not stop.is_set():
+                body = issued(f"OUT-{next(counter)}", tenant="330523")
+                try:
+                    response = session.post(f"{base}/v1/events", json=body, timeout=30)
+                except requests.RequestException:
+                    continue
+                if response.status_code in (200, 201):
+                    acknowledged.append(response.json())
+                else:
+                    outage_answers.append((response.status_code,
+                                           response.headers.get("Retry-After"),
+                                           response.headers.get("Content-Type")))
+
+        threads = [threading.Thread(target=writer) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(2)
+        private_pg.stop()
+        time.sleep(4)
+        private_pg.start()
+        time.sleep(4)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert acknowledged, "no write succeeded"
+        assert outage_answers, "no write was refused during the outage"
+        for status, retry_after, content_type in outage_answers:
+            assert status == 503 and retry_after and "problem+json" in content_type
+        # the service recovered by itself: a new write and a read work
+        after = session.post(f"{base}/v1/events", json=issued("OUT-AFTER"), timeout=30)
+        assert after.status_code == 201
+        last = after.json()["position"]
+        counts = session.get(f"{base}/v1/tenants/330000/counts",
+                             params={"min_position": last, "as_of": "2024-01-01"}, timeout=30)
+        assert counts.status_code == 200, counts.text
+        # nothing acknowledged was lost
+        keys, cursor = set(), None
+        while True:
+            params = {"limit": 500, "q": "OUT-", **({"cursor": cursor} if cursor else {})}
+            page = session.get(f"{base}/v1/records", params=params, timeout=30).json()
+            keys |= {r["record"] for r in page["records"]}
+            cursor = page["next"]
+            if not cursor:
+                break
+        assert {r["record"] for r in acknowledged} <= keys
+        assert counts.json()["counts"]["certification"]["valid"] == len(acknowledged) + 1
