@@ -89,7 +89,11 @@ def projection_position() -> int:
     """Wait for `min_position` (read-your-writes) and remember the position served."""
     settings = current_app.config["REGISTRY_SETTINGS"]
     wanted = int_param("min_position", None, 0, 2**62)
-    g.registry_position = services().read_models.wait_for(wanted, settings.read_wait_seconds)
+    svc = services()
+    if wanted is not None and wanted > (head := svc.log.max_position()):
+        raise InvalidInput({"min_position": [f"No event has this position yet (the newest "
+                                             f"is {head})."]})
+    g.registry_position = svc.read_models.wait_for(wanted, settings.read_wait_seconds)
     return g.registry_position
 
 
