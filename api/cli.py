@@ -10,6 +10,7 @@ import threading
 
 import click
 
+from api.cli_ledger import ledger, prepare_signing_key
 from api.services import Services
 from api.settings import Settings
 from tenants import seed
@@ -45,6 +46,7 @@ def init() -> None:
                    f"{added} tenants added, {len(svc.directory.tree())} in the tree; "
                    f"plans: {plans['adopted']} adopted, {plans['targets_amended']} targets "
                    "amended")
+        click.echo(prepare_signing_key(svc))
     finally:
         svc.close()
 
@@ -91,7 +93,7 @@ def projector_command(poll: float, page: int) -> None:
     svc = _open()
     try:
         click.echo(f"projector running on {settings.database_url}", err=True)
-        run_forever(svc.projector(), stop, poll=poll, page=page)
+        run_forever([svc.projector(), svc.ledger_sealer()], stop, poll=poll, page=page)
     finally:
         svc.close()
         lock.release()
@@ -296,6 +298,8 @@ def report(plan_id: str, tenant: str, as_of, csv_path) -> None:
         handle.write(progress_csv(rows))
     click.echo(f"\nCSV written to {path}", err=True)
 
+
+main.add_command(ledger)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
