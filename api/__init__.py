@@ -9,6 +9,7 @@ from flask import Flask
 from api.blueprints import position_header, v1
 from api.errors import register_error_handlers
 from api.jsonenc import WireJSONProvider
+from api.ledger_bp import ledger_bp
 from api.openapi import docs
 from api.plans_bp import plans_bp
 from api.services import LazyServices
@@ -30,5 +31,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.register_blueprint(v1)
     app.after_request(position_header)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(ledger_bp)
     app.register_blueprint(docs)
     return app
