@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Mapping
 from uuid import UUID
 
@@ -35,10 +36,8 @@ GENESIS_HASH = "0" * 64
 _OWN = ("originator_id", "originator_version", "timestamp")
 
 
-def plain(value: Any) -> Any:
-    """The JSON form of a value, as the HTTP API writes it."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
+def _leaf(value: Any) -> Any:
+    """The JSON form of a value json cannot write itself, as the HTTP API writes it."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -48,12 +47,27 @@ def plain(value: Any) -> Any:
     if isinstance(value, (UUID, Decimal)):
         return str(value)
     if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return dict(value)
     if isinstance(value, (set, frozenset)):
-        return sorted(plain(v) for v in value)
+        return sorted(value)
     raise TypeError(f"{type(value).__name__} has no ledger document form")
+
+
+def plain(value: Any) -> Any:
+    """The plain-JSON form of a value (a round trip through the C encoder and decoder, several
+    times faster than walking the value in Python)."""
+    return json.loads(json.dumps(value, default=_leaf, ensure_ascii=False, allow_nan=False))
+
+
+@lru_cache(maxsize=None)
+def _payload_fields(cls: type[RecordEvent]) -> tuple[str, ...]:
+    return cls.payload_fields()  # builds a marshmallow schema: once per class, not per event
+
+
+def _data(event: RecordEvent) -> dict[str, Any]:
+    """`event.data()` (absent fields left out), without building a schema per event."""
+    return {name: value for name in _payload_fields(type(event))
+            if (value := getattr(event, name, None)) is not None}
 
 
 def event_fields(event: Any) -> dict[str, Any]:
@@ -71,7 +85,7 @@ def ledger_document(position: int, event: Any) -> dict[str, Any]:
         return plain({
             "id": event.envelope_id, "type": event.TYPE, "record": event.key,
             "kind": event.kind, "tenant": event.tenant, "occurred_on": event.occurred_on,
-            "data": event.data(), "version": event.originator_version, "position": position,
+            "data": _data(event), "version": event.originator_version, "position": position,
             "recorded_at": event.timestamp, "actor": event.actor,
         })
     return plain({
