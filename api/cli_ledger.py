@@ -22,7 +22,8 @@ from projections.ledger_signing import (
     load_public_key,
 )
 from projections.ledger_tables import tracking
-from projections.ledger_verify import Report, export_lines, verify_export, verify_store
+from projections.ledger_export import export_lines, verify_export
+from projections.ledger_verify import Report, verify_store
 
 
 def prepare_signing_key(svc: Services) -> str:
@@ -76,9 +77,12 @@ def _read_checkpoints(paths: tuple[str, ...]) -> list[dict]:
     found = []
     for path in paths:
         try:
-            found.append(json.loads(Path(path).read_text(encoding="utf-8")))
+            checkpoint = json.loads(Path(path).read_text(encoding="utf-8"))
         except ValueError as exc:
             raise click.ClickException(f"{path} is not a checkpoint JSON: {exc}") from None
+        if not isinstance(checkpoint, dict):
+            raise click.ClickException(f"{path} is not a checkpoint JSON object")
+        found.append(checkpoint)
     return found
 
 

@@ -29,7 +29,13 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from events.ledger_document import GENESIS_HASH, chain_hash, ledger_document
 from events.store import EventLog
-from projections.ledger_signing import ALGORITHM, Signer, checkpoint_message, parse_stamp, utc_stamp
+from projections.ledger_signing import (
+    ALGORITHM,
+    Signer,
+    checkpoint_message,
+    parse_stamp,
+    utc_stamp,
+)
 from projections.ledger_tables import (
     checkpoints,
     create_ledger_tables,

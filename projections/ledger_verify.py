@@ -14,7 +14,6 @@ checkpoint. Entries after the newest checkpoint are consistent but not yet authe
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -27,15 +26,12 @@ from projections.ledger import (
     TRACKING_NAME,
     all_checkpoints,
     iter_entries,
-    latest_checkpoint,
     published_key,
 )
 from projections.ledger_signing import key_id, public_pem, verify_signature
 from projections.ledger_tables import entries, tracking
 
 MAX_BREAKS = 100
-EXPORT_HEADER = "ledger_export"
-EXPORT_FORMAT = "qbr-ledger-v1"
 
 
 @dataclass(frozen=True)
@@ -88,16 +84,21 @@ class Report:
                 "problems": self.problems, "notes": self.notes}
 
 
-def _check_signatures(report: Report, checkpoints: list[dict[str, Any]],
-                      public_key: Ed25519PublicKey) -> list[dict[str, Any]]:
-    """Report every checkpoint not signed by the trusted key; return the valid ones."""
+def check_signatures(report: Report, checkpoints: list[dict[str, Any]],
+                     public_key: Ed25519PublicKey) -> list[dict[str, Any]]:
+    """Report every checkpoint not signed by the trusted key; return the valid ones (each
+    once, though it may come from several sources)."""
     trusted = key_id(public_key)
     valid, seen = [], set()
     for checkpoint in checkpoints:
         if (checkpoint.get("position"), checkpoint.get("signature")) in seen:
             continue  # the same checkpoint from two sources (stored and kept copy)
         seen.add((checkpoint.get("position"), checkpoint.get("signature")))
-        position = int(checkpoint["position"])
+        position = checkpoint.get("position")
+        if not isinstance(position, int) or not isinstance(checkpoint.get("hash"), str):
+            report.problems.append(f"a checkpoint without a position or a hash: "
+                                   f"{str(checkpoint)[:200]}")
+            continue
         if checkpoint.get("key_id") != trusted:
             report.add(position, f"the checkpoint at {position} names key "
                                  f"{checkpoint.get('key_id')}, not the trusted key {trusted}")
@@ -109,7 +110,15 @@ def _check_signatures(report: Report, checkpoints: list[dict[str, Any]],
     return valid
 
 
-def _events(log: EventLog, up_to: int, page: int = 2000) -> Iterator[tuple[int, Any]]:
+@dataclass(frozen=True)
+class DecodeFailure:
+    """A stored event that no longer decodes, and why."""
+
+    reason: str
+
+
+def stored_documents(log: EventLog, up_to: int,
+                     page: int = 2000) -> Iterator[tuple[int, Any]]:
     """(position, document or the reason it cannot be made) of every stored event."""
     after = 0
     while after < up_to:
@@ -125,11 +134,6 @@ def _events(log: EventLog, up_to: int, page: int = 2000) -> Iterator[tuple[int, 
         after = notifications[-1].id
 
 
-@dataclass(frozen=True)
-class DecodeFailure:
-    reason: str
-
-
 def verify_store(log: EventLog, engine: Engine, public_key: Ed25519PublicKey,
                  extra_checkpoints: Iterable[dict[str, Any]] = ()) -> Report:
     """Recompute the chain from the stored events and check it against the ledger entries and
@@ -143,14 +147,14 @@ def verify_store(log: EventLog, engine: Engine, public_key: Ed25519PublicKey,
     report.head = head
     stored_cps = all_checkpoints(engine)
     extra = list(extra_checkpoints)
-    valid = _check_signatures(report, stored_cps + extra, public_key)
+    valid = check_signatures(report, stored_cps + extra, public_key)
     by_position: dict[int, list[dict[str, Any]]] = {}
     for checkpoint in valid:
         by_position.setdefault(int(checkpoint["position"]), []).append(checkpoint)
     _check_published_key(report, engine, public_key, stored_cps)
 
     entries_iter = iter_entries(engine)
-    events_iter = _events(log, max(head, _last_entry_position(engine)))
+    events_iter = stored_documents(log, max(head, last_entry_position(engine)))
     entry, event = next(entries_iter, None), next(events_iter, None)
     prev_hash, last_good_checkpoint = GENESIS_HASH, 0
     broken = False
@@ -208,7 +212,7 @@ def verify_store(log: EventLog, engine: Engine, public_key: Ed25519PublicKey,
     return report
 
 
-def _last_entry_position(engine: Engine) -> int:
+def last_entry_position(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(entries.c.position).order_by(entries.c.position.desc())
                             .limit(1)).scalar() or 0
@@ -233,120 +237,5 @@ def _tail_notes(report: Report, log: EventLog, head: int) -> None:
         report.notes.append(f"events after position {head} (up to {stored}) are not sealed yet")
 
 
-# Exports ----------------------------------------------------------------------------------
-
-def export_lines(log: EventLog, engine: Engine) -> Iterator[dict[str, Any]]:
-    """A complete export: a header naming the latest checkpoint, then one line per ledger
-    entry (the event's document plus "ledger": {"prev", "hash"}) in position order."""
-    yield {EXPORT_HEADER: {"format": EXPORT_FORMAT, "complete": True,
-                           "checkpoint": latest_checkpoint(engine)}}
-    entries_iter = iter_entries(engine)
-    last = _last_entry_position(engine)
-    events = _events(log, last)
-    event = next(events, None)
-    for entry in entries_iter:
-        if entry.position > last:
-            return
-        while event is not None and event[0] < entry.position:
-            event = next(events, None)
-        ledger = {"prev": entry.prev_hash, "hash": entry.hash}
-        if event is None or event[0] != entry.position:
-            yield {"position": entry.position, "missing": True, "ledger": ledger}
-        elif isinstance(event[1], DecodeFailure):
-            yield {"position": entry.position, "undecodable": event[1].reason, "ledger": ledger}
-        else:
-            yield {**event[1], "ledger": ledger}
-
-
-def verify_export(lines: Iterable[str], public_key: Ed25519PublicKey | None,
-                  checkpoints: Iterable[dict[str, Any]] = (),
-                  stored: dict[int, dict[str, str]] | None = None,
-                  complete: bool | None = None) -> Report:
-    """Verify export lines: each line's hash from its own content and prev; for a complete
-    export (the header says so, or `complete`) the linkage of consecutive lines from the
-    genesis; each signed checkpoint that falls on an exported position; and, when `stored`
-    ledger fields are given (online), that each line carries the registry's own entry."""
-    report = Report(source="export")
-    cps = list(checkpoints)
-    docs: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            line = json.loads(text)
-        except ValueError:
-            report.problems.append(f"line {number} is not JSON")
-            continue
-        if isinstance(line, dict) and EXPORT_HEADER in line:
-            header = line[EXPORT_HEADER] or {}
-            if complete is None:
-                complete = bool(header.get("complete"))
-            if header.get("checkpoint"):
-                cps.append(header["checkpoint"])
-            continue
-        ledger = line.pop("ledger", None) if isinstance(line, dict) else None
-        position = line.get("position") if isinstance(line, dict) else None
-        if not isinstance(position, int) or not isinstance(ledger, dict):
-            report.problems.append(f"line {number} has no position or no ledger object")
-            continue
-        docs.append((position, line, ledger))
-    if public_key is None:
-        if cps:
-            report.problems.append("no trusted public key: checkpoint signatures not checked")
-        valid = []
-    else:
-        valid = _check_signatures(report, cps, public_key)
-    by_position: dict[int, list[dict[str, Any]]] = {}
-    for checkpoint in valid:
-        by_position.setdefault(int(checkpoint["position"]), []).append(checkpoint)
-    prev_position, prev_hash = 0, GENESIS_HASH
-    broken = False
-    for position, doc, ledger in docs:
-        report.entries += 1
-        if position <= prev_position:
-            report.add(position, "lines are not in increasing position order")
-            broken = True
-        if complete and ledger.get("prev") != prev_hash:
-            report.add(position, "the line does not link to the line before it (an entry is "
-                                 "missing from the export or was altered)")
-            broken = True
-        if doc.get("missing"):
-            report.add(position, "the event sealed at this position was missing from the store")
-            broken = True
-        elif doc.get("undecodable"):
-            report.add(position, f"the stored event no longer decodes ({doc['undecodable']})")
-            broken = True
-        elif chain_hash(str(ledger.get("prev")), doc) != ledger.get("hash"):
-            report.add(position, "the line's content does not match its ledger hash (altered)")
-            broken = True
-        if stored is not None and stored.get(position) != {"prev": ledger.get("prev"),
-                                                           "hash": ledger.get("hash")}:
-            report.add(position, "the line's ledger fields differ from the registry's ledger")
-            broken = True
-        for checkpoint in by_position.pop(position, []):
-            report.checkpoints += 1
-            if checkpoint["hash"] != ledger.get("hash"):
-                report.add(position, f"the line's hash differs from the checkpoint signed at "
-                                     f"{checkpoint['signed_at']}")
-                broken = True
-            elif complete and not broken:
-                report.authenticated_up_to = position
-        prev_position, prev_hash = position, str(ledger.get("hash"))
-    report.head = prev_position
-    if complete:
-        for position in sorted(p for p in by_position if p <= prev_position):
-            report.add(position, "a signed checkpoint covers this position but the export has "
-                                 "no line for it")
-        if report.authenticated_up_to < prev_position:
-            report.notes.append(f"lines after position {report.authenticated_up_to} are not "
-                                "covered by a signed checkpoint")
-    else:
-        report.notes.append("a partial export: each line is checked against its own hash"
-                            + (" and the registry's ledger" if stored is not None else
-                               "; the lines are authenticated only online (against the "
-                               "registry's ledger) or by a complete export"))
-    return report
-
-
-__all__ = ["Break", "EXPORT_FORMAT", "EXPORT_HEADER", "Report", "export_lines",
-           "verify_export", "verify_store"]
+__all__ = ["Break", "DecodeFailure", "Report", "check_signatures", "last_entry_position",
+           "stored_documents", "verify_store"]

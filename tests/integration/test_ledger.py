@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from events import RecordEvent
 from events.ledger_document import GENESIS_HASH, chain_hash, ledger_document
-from projections.ledger import all_checkpoints, iter_entries, ledger_fields
+from projections.ledger import all_checkpoints, iter_entries, latest_checkpoint, ledger_fields
 from projections.ledger_signing import verify_signature
 from projections.ledger_tables import entries
-from projections.ledger_verify import export_lines, verify_export, verify_store
+from projections.ledger_export import export_lines, verify_export
+from projections.ledger_verify import verify_store
 from projections.projector import ConcurrentProjector
 from tests.ledger_helpers import (
     alter_payload,
@@ -116,6 +117,27 @@ def test_a_checkpoint_whose_hash_was_changed_fails_its_signature(services, seale
     report = verify_store(services.log, services.engine, sealed.signer.public_key)
     assert report.first_break.position == checkpoint["position"]
     assert "signature" in report.first_break.problem
+
+
+def test_truncating_the_log_and_ledger_is_caught_by_a_checkpoint_a_regulator_kept(
+        services, sealed):
+    kept = latest_checkpoint(services.engine)
+    cut = positions_of(services, "certification.issued")[-1]
+    # The attacker removes everything from `cut` on: events, entries, checkpoints, head.
+    for position in range(cut, services.log.max_position() + 1):
+        delete_event(services, position)
+    execute(services, "DELETE FROM ledger_entries WHERE position >= :p", p=cut)
+    execute(services, "DELETE FROM ledger_checkpoints WHERE position >= :p", p=cut)
+    previous = max(e.position for e in iter_entries(services.engine))
+    head_hash = next(e.hash for e in iter_entries(services.engine, after=previous - 1))
+    execute(services, "UPDATE ledger_tracking SET position = :p, head_hash = :h",
+            p=previous, h=head_hash)
+    key = sealed.signer.public_key
+
+    assert verify_store(services.log, services.engine, key).breaks == []
+    report = verify_store(services.log, services.engine, key, [kept])
+    assert report.first_break.position == kept["position"]
+    assert "truncated" in report.first_break.problem
 
 
 def test_checkpoints_are_signed_every_n_entries_and_at_the_head_when_the_interval_has_passed(
