@@ -63,6 +63,7 @@ def verify_export(lines: Iterable[str], public_key: Ed25519PublicKey | None,
     report = Report(source="export")
     cps = list(checkpoints)
     docs: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    unsealed: list[int] = []
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -80,10 +81,17 @@ def verify_export(lines: Iterable[str], public_key: Ed25519PublicKey | None,
             continue
         ledger = line.pop("ledger", None) if isinstance(line, dict) else None
         position = line.get("position") if isinstance(line, dict) else None
-        if not isinstance(position, int) or not isinstance(ledger, dict):
-            report.problems.append(f"line {number} has no position or no ledger object")
-            continue
-        docs.append((position, line, ledger))
+        if not isinstance(position, int):
+            report.problems.append(f"line {number} has no position")
+        elif ledger is None and complete is not True:
+            unsealed.append(position)  # exported before it was sealed: said, not verified
+        elif not isinstance(ledger, dict):
+            report.problems.append(f"line {number} (position {position}) has no ledger object")
+        else:
+            docs.append((position, line, ledger))
+    if unsealed:
+        report.notes.append(f"{len(unsealed)} line(s) carry no ledger fields (not sealed when "
+                            f"exported) and are not verified, from position {min(unsealed)}")
     if public_key is None:
         if cps:
             report.problems.append("no trusted public key: checkpoint signatures not checked")

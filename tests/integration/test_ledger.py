@@ -239,8 +239,11 @@ def test_ledger_fields_let_an_export_line_be_verified_from_its_own_content(servi
     assert 10 ** 9 not in fields  # not sealed: absent
     lines = [{**ledger_document(p.position, p.event), "ledger": fields[p.position]}
              for p in records]
-    report = verify_export([json.dumps(line) for line in lines], sealed.signer.public_key)
+    unsealed = {**ledger_document(10 ** 9, records[0].event)}  # exported before sealing
+    report = verify_export([json.dumps(line) for line in lines] + [json.dumps(unsealed)],
+                           sealed.signer.public_key)
     assert report.ok and report.entries == len(records)
+    assert "1 line(s) carry no ledger fields" in report.notes[0]
     stored = {e.position: e for e in iter_entries(services.engine)}
     assert all(fields[p]["hash"] == stored[p].hash for p in fields)
     first = min(fields)
