@@ -11,6 +11,7 @@ from api.blueprints import position_header, v1
 from api.errors import register_error_handlers
 from api.jsonenc import WireJSONProvider
 from api.observability import configure_logging, install, metrics_response
+from api.ledger_bp import ledger_bp
 from api.openapi import docs
 from api.ratelimit import RateLimiter
 from api.plans_bp import plans_bp
@@ -38,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.after_request(position_header)
     app.register_blueprint(plans_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(ledger_bp)
     app.register_blueprint(docs)
     app.add_url_rule("/metrics", "metrics", _metrics)
     return app

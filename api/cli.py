@@ -10,6 +10,7 @@ import threading
 
 import click
 
+from api.cli_ledger import ledger, prepare_signing_key
 from api.services import Services
 from api.settings import Settings
 from tenants import seed
@@ -45,6 +46,7 @@ def init() -> None:
                    f"{added} tenants added, {len(svc.directory.tree())} in the tree; "
                    f"plans: {plans['adopted']} adopted, {plans['targets_amended']} targets "
                    "amended")
+        click.echo(prepare_signing_key(svc))
     finally:
         svc.close()
 
@@ -344,6 +346,8 @@ def report(plan_id: str, tenant: str, as_of, csv_path) -> None:
         handle.write(progress_csv(rows))
     click.echo(f"\nCSV written to {path}", err=True)
 
+
+main.add_command(ledger)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

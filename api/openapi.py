@@ -247,6 +247,44 @@ def _read_paths() -> dict[str, Any]:
     }
 
 
+def _ledger_paths() -> dict[str, Any]:
+    """The public ledger endpoints (no token: a regulator verifies offline)."""
+    checkpoint = {
+        "type": "object",
+        "required": ["position", "hash", "signed_at", "signature", "algorithm", "key_id",
+                     "public_key", "message"],
+        "properties": {
+            "position": {"type": "integer", "description": "The last sealed position covered."},
+            "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                     "description": "The ledger entry hash at `position` (SHA-256, hex)."},
+            "signed_at": {"type": "string", "description": "ISO UTC timestamp ending in Z."},
+            "signature": {"type": "string", "contentEncoding": "base64",
+                          "description": "Ed25519 signature of `message`."},
+            "algorithm": {"const": "Ed25519"},
+            "key_id": {"type": "string",
+                       "description": "First 16 hex characters of SHA-256 of the raw key."},
+            "public_key": {"type": ["string", "null"], "description": "PEM (SPKI)."},
+            "message": {"type": "string",
+                        "description": "Exactly what was signed (ASCII): "
+                                       "qbr-ledger-v1|{position}|{hash}|{signed_at}"}}}
+    return {
+        "/v1/ledger/checkpoints/latest": {"get": {
+            "summary": "The latest signed head of the tamper-evident ledger",
+            "description": "404 until the first checkpoint is signed. Pin the public key "
+                           "out of band: the one in the answer is for convenience.",
+            "operationId": "latestLedgerCheckpoint", "security": [],
+            "responses": {"200": _json(checkpoint), **_problem_responses(404, 503)}}},
+        "/v1/ledger/public-key": {"get": {
+            "summary": "The Ed25519 public key that signs ledger checkpoints (PEM)",
+            "operationId": "ledgerPublicKey", "security": [],
+            "responses": {"200": {"description": "PEM (SubjectPublicKeyInfo); the key id is "
+                                                 "in the X-Key-Id header",
+                                  "content": {"application/x-pem-file": {
+                                      "schema": {"type": "string"}}}},
+                          **_problem_responses(404, 503)}}},
+    }
+
+
 def _read_components(spec: APISpec) -> None:
     count_map = {"type": "object", "additionalProperties": {"type": "integer"}}
     kind_counts = {"type": "object", "additionalProperties": {
@@ -425,7 +463,7 @@ def build_spec() -> dict[str, Any]:
     _read_components(spec)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     document = spec.to_dict()
-    document["paths"] = {**_paths(), **_read_paths()}
+    document["paths"] = {**_paths(), **_read_paths(), **_ledger_paths()}
     document["security"] = [{"bearer": []}]
     return document
 

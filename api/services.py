@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -12,6 +14,9 @@ from events.store import EventLog
 from projections.audit import AuditFeed, AuditIndex, create_audit_tables
 from projections.db import make_engine
 from projections.families import FamilySet
+from projections.ledger import LedgerSealer
+from projections.ledger_signing import Signer
+from projections.ledger_tables import create_ledger_tables
 from projections.projector import Projector
 from projections.queries import ReadModels
 from projections.tables import create_read_models
@@ -48,6 +53,7 @@ class Services:
         if create_tables:
             create_read_models(engine)
             create_audit_tables(engine)
+            create_ledger_tables(engine)
         measures = seed.load("measures.json")["measures"]
         families = FamilySet.build(measures)
         return cls(settings, log, directory, Registry(log, directory, clock), engine, families,
@@ -70,18 +76,48 @@ class Services:
     def projector(self, generation: int | None = None) -> Projector:
         return Projector(self.log, self.writer_engine(), self.lineage, self.families, generation)
 
+    def signing_key_path(self) -> str:
+        return signing_key_path(self.settings)
+
+    def ledger_sealer(self) -> LedgerSealer:
+        """The ledger sealer. Without a key file it seals but signs no checkpoints (logged);
+        a key file that does not load is an error (SigningKeyError)."""
+        path = self.signing_key_path()
+        signer = Signer.load(path) if os.path.exists(path) else None
+        if signer is None:
+            logging.getLogger("registry.ledger").warning(
+                "no signing key at %s (run `registry init`): sealing the ledger WITHOUT "
+                "signed checkpoints", path)
+        return LedgerSealer(
+            self.log, self.writer_engine(), signer,
+            checkpoint_every=int(_knob(self.settings, "ledger_checkpoint_every", 1000)),
+            checkpoint_seconds=float(_knob(self.settings, "ledger_checkpoint_seconds", 60)))
+
     def audit_index(self) -> AuditIndex:
         return AuditIndex(self.log, self.writer_engine())
 
     def processors(self) -> list:
         """Everything `registry projector` runs, in order."""
-        return [self.projector(), self.audit_index()]
+        return [self.projector(), self.audit_index(), self.ledger_sealer()]
 
     def close(self) -> None:
         self.log.close()
         self.engine.dispose()
         if self._writer is not None:
             self._writer.dispose()
+
+
+def _knob(settings: Settings, name: str, default: object) -> object:
+    """settings.extra[name], else REGISTRY_{NAME} from the environment, else the default."""
+    if settings.extra.get(name) is not None:
+        return settings.extra[name]
+    return os.environ.get(f"REGISTRY_{name.upper()}") or default
+
+
+def signing_key_path(settings: Settings) -> str:
+    """The ledger's signing key: REGISTRY_SIGNING_KEY_FILE, by default registry-signing.key
+    in the working directory."""
+    return str(_knob(settings, "signing_key_file", "registry-signing.key"))
 
 
 class LazyServices:

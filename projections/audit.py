@@ -32,6 +32,7 @@ from sqlalchemy import (
 from events import RECORD_EVENT_CLASSES
 from events.store import EventLog
 from events.wire import AUDITED_TYPES, audit_document
+from projections.ledger import ledger_fields
 from projections.projector import ConcurrentProjector
 from projections.state import utc_naive
 from tenants.errors import InvalidInput, NotFound, OutOfScope
@@ -205,7 +206,9 @@ class AuditFeed:
     def stream(self, scope: Scope, code: str, filters: dict[str, Any],
                page: int = MAX_PAGE) -> Iterator[tuple[int, dict[str, Any]]]:
         """Every matching (position, document), fetched a page at a time (constant memory).
-        Scope is checked before the first row is produced."""
+        Scope is checked before the first row is produced. Record-event documents carry
+        their tamper-evident ledger fields ({"prev", "hash"}) once sealed, so an export can
+        be checked with `registry ledger verify --from-export`."""
         conditions = self._conditions(scope, code, filters)
         a = audit_events
 
@@ -219,8 +222,13 @@ class AuditFeed:
                     batch = conn.execute(query).all()
                 if not batch:
                     return
+                sealed = ledger_fields(self.engine, [r.position for r in batch
+                                                     if "record" in r.document])
                 for row in batch:
-                    yield row.position, row.document
+                    document = row.document
+                    if row.position in sealed:
+                        document = {**document, "ledger": sealed[row.position]}
+                    yield row.position, document
                 after = batch[-1].position
 
         return rows()

@@ -1,0 +1,35 @@
+"""Public ledger endpoints: the signed head and the public key, for verification offline.
+
+No token is needed: a regulator fetches the latest checkpoint, keeps it, and later checks an
+export (or the registry itself) against it with a public key it has pinned.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from api.context import services
+from projections.ledger import latest_checkpoint, published_key
+from tenants.errors import NotFound
+
+ledger_bp = Blueprint("ledger", __name__, url_prefix="/v1/ledger")
+
+
+@ledger_bp.get("/checkpoints/latest")
+def latest():
+    """The newest signed checkpoint, with the public key and the exact message signed."""
+    checkpoint = latest_checkpoint(services().engine)
+    if checkpoint is None:
+        raise NotFound("No ledger checkpoint has been signed yet.")
+    return checkpoint
+
+
+@ledger_bp.get("/public-key")
+def public_key():
+    """The PEM public key that signs the checkpoints."""
+    key = published_key(services().engine)
+    if key is None:
+        raise NotFound("No ledger signing key has been published yet.")
+    response = Response(key["public_key"], mimetype="application/x-pem-file")
+    response.headers["X-Key-Id"] = key["key_id"]
+    return response
