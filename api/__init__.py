@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
+from api.batch import batch
 from api.blueprints import v1
 from api.errors import register_error_handlers
 from api.jsonenc import WireJSONProvider
@@ -27,5 +28,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.extensions["registry"] = LazyServices(settings, clock)
     register_error_handlers(app)
     app.register_blueprint(v1)
+    app.register_blueprint(batch)
     app.register_blueprint(docs)
     return app
