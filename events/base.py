@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -45,7 +46,7 @@ class RecordEvent(DomainEvent):
     @classmethod
     def payload_fields(cls) -> tuple[str, ...]:
         """The names of the `data` fields this type carries."""
-        return tuple(cls.Payload().fields)
+        return tuple(schema_of(cls.Payload).fields)
 
     def data(self) -> dict[str, Any]:
         """The event's `data` object as it appears on the wire (absent fields left out)."""
@@ -54,6 +55,13 @@ class RecordEvent(DomainEvent):
             for name in self.payload_fields()
             if (value := getattr(self, name, None)) is not None
         }
+
+
+@functools.cache
+def schema_of(schema_class: type[Schema]) -> Schema:
+    """One shared instance per schema class: building a marshmallow schema costs more than
+    loading a small document with it, and loading keeps no state on the instance."""
+    return schema_class()
 
 
 class RegistryEvent(DomainEvent):
