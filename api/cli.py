@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from api.importing import import_command
 from api.services import Services
 from api.settings import Settings
 from registry import seed
@@ -101,6 +102,9 @@ def principals_revoke(principal_id: str, reason: str) -> None:
     finally:
         svc.close()
     click.echo(json.dumps(principal.as_json(), ensure_ascii=False))
+
+
+main.add_command(import_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
