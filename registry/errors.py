@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenants.errors import Conflict, InvalidInput, NotFound, RegistryError
+from tenants.errors import Conflict, InvalidInput, NotFound, RegistryError, Unavailable
 
 
 class RecordNotFound(NotFound):
@@ -104,3 +104,16 @@ class BatchRefused(RegistryError):
         self.problems = dict(sorted(problems.items()))
         super().__init__(f"{len(problems)} of {size} events were refused; nothing was stored.",
                          refused=list(self.problems))
+
+
+class WriteContention(Unavailable):
+    """Concurrent writers kept changing the records between each decision and its append.
+    Nothing was stored; the same request is safe to send again (503 with Retry-After)."""
+
+    slug = "write-contention"
+    title = "Records busy"
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(f"Other writers changed these records {attempts} times while this "
+                         "request was decided; nothing was stored. Send it again.",
+                         retry_after=1)

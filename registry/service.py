@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, Sequence
@@ -18,13 +20,17 @@ from registry.errors import (
     EnvelopeAlreadyStored,
     EnvelopeIdReused,
     RecordNotFound,
+    WriteContention,
 )
 from registry.records import Record
 from tenants.directory import Directory
-from tenants.errors import Conflict, RegistryError
+from tenants.errors import RegistryError
 from tenants.scope import Scope
 
-MAX_ATTEMPTS = 5
+# Decisions redone after losing a race to a concurrent writer, with a jittered pause that
+# grows each time (BACKOFF_SECONDS * 2**attempt at most), before answering WriteContention.
+MAX_ATTEMPTS = 8
+BACKOFF_SECONDS = 0.002
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,9 @@ class Registry:
         fingerprints = [envelope.fingerprint() for envelope in envelopes]
         receipt_ids = [receipt_id(envelope.id) for envelope in envelopes]
         record_ids = [record_id(envelope.kind, envelope.key) for envelope in envelopes]
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** attempt))
             # Records and receipts come from one snapshot. A receipt commits atomically with
             # its record's event, so when a receipt is absent the records read cannot include
             # that event. (Reading them separately, the records must be read first.)
@@ -137,7 +145,7 @@ class Registry:
             ends = list(accumulate(len(events) for events in decided))
             return [_receipt(envelope, events[-1], positions[end - 1])
                     for envelope, events, end in zip(envelopes, decided, ends)], {}
-        raise Conflict("The records are being changed by other writers; retry the request.")
+        raise WriteContention(MAX_ATTEMPTS)
 
     def _replay(self, scope: Scope, envelopes: Sequence[Envelope], fingerprints: list[str],
                 prior: dict[int, EnvelopeAccepted], snapshot: dict[UUID, list[Positioned]]
