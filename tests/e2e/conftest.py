@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -32,13 +33,21 @@ def registry_env(settings) -> dict[str, str]:
 @pytest.fixture
 def server(settings, tmp_path):
     """`registry init` then `registry serve`; yields (base_url, env)."""
+    with running_server(settings, tmp_path) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running_server(settings, tmp_path, workers: int = 2):
+    """`registry init` then `registry serve --workers N`; yields (base_url, env)."""
     env = registry_env(settings)
     subprocess.run([str(BIN / "registry"), "init"], env=env, cwd=tmp_path, check=True,
                    capture_output=True)
     port = free_port()
     log = open(tmp_path / "serve.log", "wb")
-    process = subprocess.Popen([str(BIN / "registry"), "serve", "--port", str(port)], env=env,
-                               cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([str(BIN / "registry"), "serve", "--port", str(port),
+                                "--workers", str(workers)], env=env, cwd=tmp_path, stdout=log,
+                               stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
