@@ -96,17 +96,10 @@ class EventLog:
             from psycopg.sql import SQL, Identifier
 
             table = SQL("{}.{}").format(Identifier(schema), Identifier(self.recorder.events_table_name))
-            self._history_sql = SQL(
-                "SELECT notification_id AS position, originator_id, originator_version, topic, state "
-                "FROM {} WHERE originator_id = %s ORDER BY originator_version").format(table)
             self._histories_sql = SQL(
                 "SELECT notification_id AS position, originator_id, originator_version, topic, state "
                 "FROM {} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
             ).format(table)
-        else:
-            self._history_sql = (
-                "SELECT rowid AS position, originator_id, originator_version, topic, state "
-                "FROM stored_events WHERE originator_id = ? ORDER BY originator_version")
 
     def append(self, *events: DomainEvent) -> list[int]:
         """Store the events in one transaction; return their positions in the same order."""
@@ -115,13 +108,7 @@ class EventLog:
 
     def history(self, originator_id: UUID) -> list[Positioned]:
         """Every event of one aggregate, in version order, with positions."""
-        with self.recorder.datastore.transaction(commit=False) as cursor:
-            if self.is_postgres:
-                cursor.execute(self._history_sql, (originator_id,), prepare=True)
-            else:
-                cursor.execute(self._history_sql, (originator_id.hex,))
-            rows = cursor.fetchall()
-        return [Positioned(row["position"], self._decode(row)) for row in rows]
+        return self.histories([originator_id])[originator_id]
 
     def histories(self, originator_ids: Iterable[UUID]) -> dict[UUID, list[Positioned]]:
         """The histories of several aggregates, read from one consistent snapshot.
@@ -132,11 +119,13 @@ class EventLog:
         """
         ids = list(dict.fromkeys(originator_ids))
         found: dict[UUID, list[Positioned]] = {originator_id: [] for originator_id in ids}
-        with self.recorder.datastore.transaction(commit=False) as cursor:
-            if self.is_postgres:
-                cursor.execute(self._histories_sql, (ids,))
-                rows = cursor.fetchall()
-            else:
+        if self.is_postgres:
+            # One statement on an autocommit connection: one snapshot, and no BEGIN/ROLLBACK
+            # round trips around it.
+            with self.recorder.datastore.get_connection() as connection:
+                rows = connection.execute(self._histories_sql, (ids,), prepare=True).fetchall()
+        else:
+            with self.recorder.datastore.transaction(commit=False) as cursor:
                 rows = []
                 for start in range(0, len(ids), _SQLITE_CHUNK):
                     chunk = ids[start:start + _SQLITE_CHUNK]
