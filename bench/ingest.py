@@ -1,27 +1,29 @@
 #!/usr/bin/env python3
 """Ingest benchmark: HTTP through gunicorn against the library's raw append rate, same run.
 
-For each backend (PostgreSQL, SQLite) it measures, in this order:
+For each backend (PostgreSQL, SQLite):
 
-  raw      the `eventsourcing` library alone in this process, in a scratch store of its own:
-           1 event per `app.save()`, and 100 / 1000 events per `app.save()` (one new
-           aggregate per event, library default settings);
   single   POST /v1/events from 1, 2, 4, 8 concurrent client processes (one new
            certification per request) against `registry serve --workers W`;
-  batch    POST /v1/events/batch with 100 and with 1000 envelopes per request, one client.
+  batch    POST /v1/events/batch with 100 and with 1000 envelopes per request, one client;
+  sweep    (PostgreSQL) 8 writers against 1, 2, 4, 8 gunicorn workers.
 
-Each registry envelope stores two events (the record's event and its receipt), so the ratio
-that matters is envelopes/s over HTTP divided by the raw events/s of the same save shape.
-During the PostgreSQL HTTP runs it samples how many database sessions wait on a lock
-(the events-table lock every insert takes) and how busy the machine's CPUs are.
+Right before and right after every HTTP run it measures the `eventsourcing` library alone,
+in a scratch store of its own, saving the same shape (1 event per `app.save()`, or 100 /
+1000 events per save; one new aggregate per event, library defaults), so that the ratio
+compares the two under the same machine load. Each registry envelope stores two events (the
+record's event and its receipt); the raw rate of 2-event saves is reported too.
 
-Everything runs in a scratch PostgreSQL schema (dropped at the end) and a temporary
-directory (removed). Progress goes to stderr; one JSON document to stdout; a readable table
-to stderr at the end.
+On PostgreSQL it also samples, during each HTTP run, how many sessions wait on a lock (every
+insert takes the events-table lock) and how busy the CPUs are, and it measures how many
+commits/s 4 plain psycopg writers reach when each commit takes a table lock (the lock's cap).
 
-    .venv/bin/python bench/ingest.py                       # both backends, default sizes
-    .venv/bin/python bench/ingest.py --quick               # a smoke run (~1 minute)
-    .venv/bin/python bench/ingest.py --backends postgres --writers 1,2,4,8
+Everything runs in scratch PostgreSQL schemas (dropped at the end) and a temporary directory
+(removed). Progress goes to stderr, then a table; one JSON document goes to stdout.
+
+    .venv/bin/python bench/ingest.py > ingest.json         # both backends (~5 minutes)
+    .venv/bin/python bench/ingest.py --quick > /dev/null   # a smoke run (~1 minute)
+    .venv/bin/python bench/ingest.py --backends postgres --writers 1,8 --worker-sweep 2
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import os
 import platform
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -86,24 +89,68 @@ def raw_payload(i: int) -> dict:
             "actor": {"id": "p", "name": "bench", "role": "certification-body"}}
 
 
-def raw_rates(env: dict[str, str], singles: int, batched: int) -> dict[str, float]:
-    """Events/s of the library alone: 1 event per save, and 100 / 1000 events per save."""
-    app = RawApp(env=env)
-    try:
-        rates = {}
+class Raw:
+    """The library alone, in its own scratch store: events/s of one save shape, measured
+    right before and right after each HTTP run so that both see the same machine load."""
+
+    SHAPES = {"single": 1, "pair": 2, "batch_100": 100, "batch_1000": 1000}
+
+    def __init__(self, env: dict[str, str], events: int) -> None:
+        self.app = RawApp(env=env)
+        self.events = events
+        self.serial = 0
+
+    def rate(self, shape: str) -> float:
+        """Events/s saving `SHAPES[shape]` new aggregates (one event each) per `app.save()`."""
+        size = self.SHAPES[shape]
+        saves = max(2, self.events // size)
         start = time.perf_counter()
-        for i in range(singles):
-            app.save(BenchEntry(f"s{i}", raw_payload(i)))
-        rates["single"] = singles / (time.perf_counter() - start)
-        for size in (100, 1000):
-            saves = max(1, batched // size)
-            start = time.perf_counter()
-            for s in range(saves):
-                app.save(*[BenchEntry(f"b{size}-{s}-{i}", raw_payload(i)) for i in range(size)])
-            rates[f"batch_{size}"] = saves * size / (time.perf_counter() - start)
-        return rates
-    finally:
-        app.close()
+        for _ in range(saves):
+            self.serial += 1
+            self.app.save(*[BenchEntry(f"{self.serial}-{i}", raw_payload(i))
+                            for i in range(size)])
+        return saves * size / (time.perf_counter() - start)
+
+    def around(self, shape: str, run: Any) -> tuple[dict[str, Any], dict[str, float]]:
+        """Run `run()` between two raw measurements of `shape`."""
+        before = self.rate(shape)
+        result = run()
+        after = self.rate(shape)
+        return result, {"before": round(before, 1), "after": round(after, 1),
+                        "mean": round((before + after) / 2, 1)}
+
+    def close(self) -> None:
+        self.app.close()
+
+
+def _locked_committer(conninfo: str, table: str, n: int, barrier: Any, results: Any) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        barrier.wait()
+        start = time.time()
+        for i in range(n):
+            with connection.transaction():
+                connection.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+                connection.execute(f"INSERT INTO {table} (n) VALUES (%s)", (i,))
+        results.put((start, time.time()))
+
+
+def lock_cap(conninfo: str, schema: str, processes: int, commits: int) -> float:
+    """Commits/s that `processes` writers reach when each commit takes the table lock, as
+    every event insert does: the ceiling the lock puts on single posts on this machine."""
+    table = f'"{schema}".lock_cap'
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, n int)")
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=_locked_committer,
+                               args=(conninfo, table, commits // processes, barrier, results))
+               for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    spans = [results.get(timeout=600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    return commits // processes * processes / (max(e for _, e in spans) - min(s for s, _ in spans))
 
 
 # HTTP clients ----------------------------------------------------------------------------------
@@ -147,9 +194,10 @@ def _client(port: int, token: str, client: int, envelopes: int, batch: int, run:
     results.put((client, start, time.time(), errors))
 
 
-def http_rate(port: int, token: str, writers: int, envelopes: int, batch: int, run: str,
-              probe: "Probe | None") -> dict[str, Any]:
+def http_rate(port: int, token: str, writers: int, envelopes: int, batch: int,
+              probe: "Probe") -> dict[str, Any]:
     """Envelopes/s of `writers` client processes posting `envelopes` in total."""
+    run = uuid.uuid4().hex[:8]
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(writers)
     results = context.Queue()
@@ -159,7 +207,7 @@ def http_rate(port: int, token: str, writers: int, envelopes: int, batch: int, r
                  for c in range(writers)]
     for process in processes:
         process.start()
-    with probe.sampling() if probe else contextlib.nullcontext() as samples:
+    with probe.sampling() as samples:
         answers = [results.get(timeout=900) for _ in processes]
     for process in processes:
         process.join()
@@ -167,10 +215,10 @@ def http_rate(port: int, token: str, writers: int, envelopes: int, batch: int, r
     if errors:
         raise RuntimeError(f"{len(errors)} requests failed, e.g. {errors[:3]}")
     elapsed = max(end for _, _, end, _ in answers) - min(start for _, start, _, _ in answers)
-    result = {"writers": writers, "envelopes": each * writers, "seconds": round(elapsed, 2),
+    result = {"writers": writers, "batch": batch, "envelopes": each * writers,
+              "seconds": round(elapsed, 2),
               "envelopes_per_s": round(each * writers / elapsed, 1)}
-    if samples is not None:
-        result.update(samples)
+    result.update(samples)
     return result
 
 
@@ -313,60 +361,150 @@ def scratch(backend: str, pg_url: str, workdir: Path) -> Iterator[tuple[Settings
         log(f"dropped schemas {schema}, {raw_schema}")
 
 
+def pg_info(conninfo: str) -> dict[str, str]:
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        return {name: connection.execute(f"SHOW {name}").fetchone()[0]
+                for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers")}
+
+
 def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     with scratch(backend, args.pg_url, workdir) as (settings, raw_env, conninfo):
-        log(f"{backend}: raw library rates")
-        raw = raw_rates(raw_env, args.raw_singles, args.raw_batched)
-        log(f"{backend}: raw {json.dumps({k: round(v) for k, v in raw.items()})}")
         svc = Services.open(settings, create_tables=True)
         svc.directory.register_tenants(seed.tenants())
         _, token = svc.directory.add_principal("bench", "certification-body", "330500")
         svc.close()
-        probe = Probe(conninfo) if conninfo else Probe(None)
-        single, batches = [], {}
-        with serving(settings, args.workers, workdir) as port:
-            warm_up(port, token, args.workers)
-            for writers in args.writers:
-                run = uuid.uuid4().hex[:6]
-                result = http_rate(port, token, writers, args.singles, 0, run, probe)
-                log(f"{backend}: single posts, {writers} writer(s): {result}")
-                single.append(result)
-            for size in (100, 1000):
-                run = uuid.uuid4().hex[:6]
-                result = http_rate(port, token, 1, args.batched, size, run, probe)
-                log(f"{backend}: batches of {size}, 1 writer: {result}")
-                batches[str(size)] = result
-        best_single = max(r["envelopes_per_s"] for r in single)
-        return {
-            "raw_events_per_s": {k: round(v, 1) for k, v in raw.items()},
-            "http_single": single,
-            "http_batch": batches,
-            "ratios": {
-                "single_1_writer": round(single[0]["envelopes_per_s"] / raw["single"], 2),
-                "single_best": round(best_single / raw["single"], 2),
-                "batch_100": round(batches["100"]["envelopes_per_s"] / raw["batch_100"], 2),
-                "batch_1000": round(batches["1000"]["envelopes_per_s"] / raw["batch_1000"], 2),
-            },
-        }
+        results_phases = phases(settings, token, args.phase_singles, args.phase_batches)
+        log(f"{backend}: in-process phases, ms: {results_phases}")
+        probe = Probe(conninfo or None)
+        raw = Raw(raw_env, args.raw_events)
+        results: dict[str, Any] = {
+            "server": pg_info(conninfo) if conninfo else {"sqlite": sqlite3.sqlite_version},
+            "in_process_ms": results_phases,
+            "http_single": [], "http_batch": [], "worker_sweep": []}
+        try:
+            if conninfo:
+                cap = lock_cap(conninfo, raw_env["POSTGRES_SCHEMA"], 4, 2000)
+                results["table_lock_commits_per_s_4_writers"] = round(cap, 1)
+                log(f"{backend}: 4 writers committing under the table lock: {cap:.0f}/s")
+            with serving(settings, args.workers, workdir) as port:
+                warm_up(port, token, args.workers)
+                for writers in args.writers:
+                    results["http_single"].append(measure(
+                        f"{backend}: single posts, {writers} writer(s)", raw, "single", lambda: (
+                            http_rate(port, token, writers, args.singles, 0, probe))))
+                for size in (100, 1000):
+                    results["http_batch"].append(measure(
+                        f"{backend}: batches of {size}, 1 writer", raw, f"batch_{size}",
+                        lambda: http_rate(port, token, 1, args.batched, size, probe)))
+                results["raw_pair_events_per_s"] = round(raw.rate("pair"), 1)
+            for workers in args.worker_sweep if conninfo else ():
+                with serving(settings, workers, workdir) as port:
+                    warm_up(port, token, workers)
+                    result = measure(f"{backend}: 8 writers, {workers} gunicorn worker(s)", raw,
+                                     "single", lambda: http_rate(port, token, 8, args.singles,
+                                                                 0, probe))
+                    results["worker_sweep"].append({"workers": workers, **result})
+        finally:
+            raw.close()
+        return results
+
+
+def phases(settings: Settings, token: str, singles: int, batches: int) -> dict[str, Any]:
+    """In one process, no HTTP: milliseconds per single post and per batch of 1000 spent
+    parsing, reading state and receipts, deciding, appending, and in the rest of the use case."""
+    from api.batch import parse_batch
+    from events import EVENT_TYPES
+    from events.envelope import parse_envelope
+    from tenants.scope import Scope
+    import registry.service as service
+
+    svc = Services.open(settings)
+    spent: dict[str, float] = {}
+
+    def timed(name: str, function: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+        return call
+
+    originals = (svc.log.histories, svc.log.append, service.decide_all)
+    svc.log.histories = timed("read", svc.log.histories)
+    svc.log.append = timed("append", svc.log.append)
+    service.decide_all = timed("decide", service.decide_all)
+    try:
+        scope = Scope(svc.directory.authenticate(token), svc.directory.tree())
+        today = svc.registry.clock.today()
+        run = uuid.uuid4().hex[:8]
+        shapes = {}
+        for shape, count, size in (("single", singles, 1), ("batch_1000", batches, 1000)):
+            raws = [json.dumps({"events": [issued(7, n * size + i, run + shape)
+                                           for i in range(size)]}) for n in range(count)]
+            spent.clear()
+            start = time.perf_counter()
+            for raw in raws:
+                body = timed("json", json.loads)(raw)
+                if size == 1:
+                    envelope = timed("parse", parse_envelope)(body["events"][0], EVENT_TYPES,
+                                                              today)
+                    timed("use case", svc.registry.record)(scope, envelope).as_json()
+                else:
+                    envelopes = timed("parse", parse_batch)(body, today)
+                    timed("use case", svc.registry.record_batch)(scope, envelopes).as_json()
+            total = time.perf_counter() - start
+            rest = spent["use case"] - spent["read"] - spent["decide"] - spent["append"]
+            shapes[shape] = {name: round(value / count * 1000, 3) for name, value in
+                             {**spent, "use case, rest": rest, "total": total}.items()
+                             if name != "use case"}
+        return shapes
+    finally:
+        svc.log.histories, svc.log.append, service.decide_all = originals
+        svc.close()
+
+
+def measure(label: str, raw: Raw, shape: str, run: Any) -> dict[str, Any]:
+    """An HTTP run with the raw rate of the same shape around it, and their ratio."""
+    result, raw_rate = raw.around(shape, run)
+    result["raw_events_per_s"] = raw_rate
+    result["ratio"] = round(result["envelopes_per_s"] / raw_rate["mean"], 2)
+    log(f"{label}: {result}")
+    return result
 
 
 def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "python": platform.python_version(),
+            "cpu_model": _cpu_model(), "memory_gib": _memory_gib(),
             "platform": platform.platform(), "load_avg_at_start": os.getloadavg()}
 
 
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def _memory_gib() -> float:
+    kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return round(kib / 1024 / 1024, 1)
+
+
 def table(results: dict[str, Any]) -> str:
-    lines = ["| backend | measure | envelopes/s | raw events/s | ratio |", "|---|---|---|---|---|"]
+    lines = ["| backend | HTTP run | envelopes/s | raw events/s (before/after) | ratio | CPU busy "
+             "| share of time with a lock wait |", "|---|---|---|---|---|---|---|"]
     for backend, r in results["backends"].items():
-        raw = r["raw_events_per_s"]
-        for s in r["http_single"]:
-            lines.append(f"| {backend} | single posts, {s['writers']} writer(s) | "
-                         f"{s['envelopes_per_s']:.0f} | {raw['single']:.0f} | "
-                         f"{s['envelopes_per_s'] / raw['single']:.2f} |")
-        for size, b in r["http_batch"].items():
-            lines.append(f"| {backend} | batches of {size}, 1 writer | "
-                         f"{b['envelopes_per_s']:.0f} | {raw[f'batch_{size}']:.0f} | "
-                         f"{b['envelopes_per_s'] / raw[f'batch_{size}']:.2f} |")
+        runs = [(f"single posts, {s['writers']} writer(s)", s) for s in r["http_single"]]
+        runs += [(f"batches of {b['batch']}, 1 writer", b) for b in r["http_batch"]]
+        runs += [(f"single posts, 8 writers, {w['workers']} worker(s)", w)
+                 for w in r["worker_sweep"]]
+        for label, run in runs:
+            raw = run["raw_events_per_s"]
+            lines.append(f"| {backend} | {label} | {run['envelopes_per_s']:.0f} | "
+                         f"{raw['mean']:.0f} ({raw['before']:.0f}/{raw['after']:.0f}) | "
+                         f"{run['ratio']:.2f} | {run['cpu_busy']:.2f} | "
+                         f"{run.get('share_of_time_with_a_lock_wait', '-')} |")
     return "\n".join(lines)
 
 
@@ -375,19 +513,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--pg-url", default=os.environ.get(
         "REGISTRY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn workers (the `registry serve` default)")
+    parser.add_argument("--worker-sweep", default="1,2,4,8",
+                        help="PostgreSQL: gunicorn worker counts tried with 8 writers")
     parser.add_argument("--writers", default="1,2,4,8", help="client counts for single posts")
     parser.add_argument("--singles", type=int, default=3000,
                         help="envelopes per single-post run (split over the writers)")
     parser.add_argument("--batched", type=int, default=20000,
                         help="envelopes per batch run")
-    parser.add_argument("--raw-singles", type=int, default=3000)
-    parser.add_argument("--raw-batched", type=int, default=20000)
+    parser.add_argument("--raw-events", type=int, default=2000,
+                        help="events per raw measurement (one before, one after each run)")
+    parser.add_argument("--phase-singles", type=int, default=1000,
+                        help="single posts timed in process, phase by phase")
+    parser.add_argument("--phase-batches", type=int, default=5,
+                        help="batches of 1000 timed in process, phase by phase")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     args = parser.parse_args(argv)
     args.writers = [int(w) for w in args.writers.split(",")]
+    args.worker_sweep = [int(w) for w in args.worker_sweep.split(",") if w]
     if args.quick:
-        args.singles, args.batched, args.raw_singles, args.raw_batched = 400, 2000, 400, 2000
+        args.singles, args.batched, args.raw_events = 400, 2000, 400
+        args.phase_singles, args.phase_batches = 200, 2
     return args
 
 
@@ -404,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
             results["backends"][backend] = bench_backend(backend, args, backend_dir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    results["machine"]["load_avg_at_end"] = os.getloadavg()
     print(json.dumps(results, ensure_ascii=False))
     print(table(results), file=sys.stderr)
     return 0

@@ -74,8 +74,11 @@ def store_environment(database_url: str, schema: str = "public", *, create_table
 _SQLITE_CHUNK = 500
 
 # Keys of os.environ that would otherwise override our explicit settings.
+# POSTGRES_ENABLE_DB_FUNCTIONS drops the table lock, so positions would no longer become
+# visible in commit order (../shared/notes/eventsourcing-9.5.md section 4).
 _LIBRARY_KEYS = ("PERSISTENCE_MODULE", "INFRASTRUCTURE_FACTORY", "FACTORY_TOPIC",
-                 "CIPHER_KEY", "CIPHER_TOPIC", "COMPRESSOR_TOPIC")
+                 "CIPHER_KEY", "CIPHER_TOPIC", "COMPRESSOR_TOPIC",
+                 "POSTGRES_ENABLE_DB_FUNCTIONS")
 
 
 class EventLog:
