@@ -132,9 +132,9 @@ class Registry:
                                            self.clock.today())
             if refusals:
                 return [], refusals
-            events = [event for events in decided for event in events]
-            receipts = [_accepted(rid, fingerprint, scope, events[-1])
-                        for rid, fingerprint, events in zip(receipt_ids, fingerprints, decided)]
+            events = [event for own in decided for event in own]
+            receipts = [_accepted(rid, fingerprint, scope, own[-1])
+                        for rid, fingerprint, own in zip(receipt_ids, fingerprints, decided)]
             try:
                 positions = self.log.append(*events, *receipts)
             except IntegrityError:
@@ -142,9 +142,9 @@ class Registry:
                 # decide again on fresh state (a stale expected_version is then a 409, a
                 # stored id a retry).
                 continue
-            ends = list(accumulate(len(events) for events in decided))
-            return [_receipt(envelope, events[-1], positions[end - 1])
-                    for envelope, events, end in zip(envelopes, decided, ends)], {}
+            ends = accumulate(len(own) for own in decided)
+            return [_receipt(envelope, own[-1], positions[end - 1])
+                    for envelope, own, end in zip(envelopes, decided, ends)], {}
         raise WriteContention(MAX_ATTEMPTS)
 
     def _replay(self, scope: Scope, envelopes: Sequence[Envelope], fingerprints: list[str],
