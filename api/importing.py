@@ -65,6 +65,7 @@ class ImportSummary:
     refused: list[tuple[int, str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, int]:
+        """The summary line the command prints (refused counts rows, not problems)."""
         return {"rows": self.rows, "stored": self.stored, "already_stored": self.already_stored,
                 "refused": len({line for line, _, _ in self.refused})}
 
@@ -164,6 +165,7 @@ def write_report(path: Path, refused: list[tuple[int, str, str]]) -> None:
 
 
 def default_report_path(path: Path) -> Path:
+    """The report beside the input: march.csv -> march.errors.csv."""
     return path.with_name(f"{path.stem}.errors.csv")
 
 

@@ -79,10 +79,13 @@ class BenchEntry(Aggregate):
 
 
 class RawApp(Application):
+    """The library's application with nothing of the registry in it."""
+
     name = "BenchRaw"
 
 
 def raw_payload(i: int) -> dict:
+    """About the size of a registry certification event's state."""
     return {"holder": {"name": f"湖州企业{i}有限公司", "uscc": "91330523000000001X"},
             "product": "竹地板", "standards": ["T/ZZB 2310-2021"], "valid_until": "2029-05-09",
             "tenant": "330523", "occurred_on": "2023-05-10",
@@ -157,6 +160,7 @@ def lock_cap(conninfo: str, schema: str, processes: int, commits: int) -> float:
 
 
 def issued(client: int, i: int, run: str) -> dict:
+    """A wire envelope issuing a new certification (distinct per client, index and run)."""
     n = client * 10_000_000 + i
     return {"id": str(uuid.uuid4()), "type": "certification.issued",
             "record": f"BENCH-{run}-{client}-{i}", "tenant": "330523",
@@ -281,6 +285,7 @@ class Probe:
 
 
 def free_port() -> int:
+    """A free loopback port."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -288,6 +293,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serving(settings: Settings, workers: int, workdir: Path) -> Iterator[int]:
+    """`registry serve --workers N` on a free port until the block ends; yields the port."""
     env = {**os.environ, "REGISTRY_DATABASE_URL": settings.database_url,
            "REGISTRY_DATABASE_SCHEMA": settings.database_schema}
     port = free_port()
@@ -362,12 +368,14 @@ def scratch(backend: str, pg_url: str, workdir: Path) -> Iterator[tuple[Settings
 
 
 def pg_info(conninfo: str) -> dict[str, str]:
+    """The PostgreSQL settings that matter for commit rates."""
     with psycopg.connect(conninfo, autocommit=True) as connection:
         return {name: connection.execute(f"SHOW {name}").fetchone()[0]
                 for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers")}
 
 
 def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Every measurement on one backend, in a scratch store removed afterwards."""
     with scratch(backend, args.pg_url, workdir) as (settings, raw_env, conninfo):
         svc = Services.open(settings, create_tables=True)
         svc.directory.register_tenants(seed.tenants())
@@ -474,6 +482,7 @@ def measure(label: str, raw: Raw, shape: str, run: Any) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
     return {"cpus": os.cpu_count(), "python": platform.python_version(),
             "cpu_model": _cpu_model(), "memory_gib": _memory_gib(),
             "platform": platform.platform(), "load_avg_at_start": os.getloadavg()}
@@ -492,6 +501,7 @@ def _memory_gib() -> float:
 
 
 def table(results: dict[str, Any]) -> str:
+    """The runs as a Markdown table."""
     lines = ["| backend | HTTP run | envelopes/s | raw events/s (before/after) | ratio | CPU busy "
              "| share of time with a lock wait |", "|---|---|---|---|---|---|---|"]
     for backend, r in results["backends"].items():
@@ -509,6 +519,7 @@ def table(results: dict[str, Any]) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Sizes and targets of the run."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--pg-url", default=os.environ.get(
@@ -539,6 +550,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run every backend, print the JSON document and the table."""
     args = parse_args(argv)
     results: dict[str, Any] = {"command": " ".join(sys.argv), "machine": machine(),
                                "settings": {k: v for k, v in vars(args).items()},

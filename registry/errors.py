@@ -78,6 +78,8 @@ class EnvelopeAlreadyStored(Conflict):
 
 
 class BatchTooLarge(RegistryError):
+    """More envelopes than one batch may hold (413, naming the limit)."""
+
     status = 413
     slug = "batch-too-large"
     title = "Batch too large"

@@ -65,6 +65,7 @@ class BatchReceipt:
         return all(receipt.replayed for receipt in self.receipts)
 
     def as_json(self) -> dict[str, Any]:
+        """The body of a batch answer: `{"results": [receipt, ...]}`."""
         return {"results": [receipt.as_json() for receipt in self.receipts]}
 
 
