@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from typing import Container, Sequence
 from uuid import UUID
 
 from events import RecordEvent
@@ -45,17 +45,22 @@ def duplicate_ids(ids: Sequence[UUID | None]) -> dict[int, dict[str, list[str]]]
 
 
 def decide_all(scope: Scope, records: dict[UUID, Record | None], record_ids: Sequence[UUID],
-               envelopes: Sequence[Envelope], now: dt.datetime, today: dt.date
+               envelopes: Sequence[Envelope], now: dt.datetime, today: dt.date,
+               refused: Container[int] = ()
                ) -> tuple[list[list[RecordEvent]], dict[int, RegistryError]]:
     """The events of each envelope, and the refusal of each envelope that is refused.
 
     Each envelope is decided against `records` as evolved by the earlier envelopes that were
-    accepted; a refused one leaves the state as it was. So the refusals are exactly those a
-    resubmission without the refused envelopes would get. `records` is evolved in place.
+    accepted; a refused one (or one of the indexes `refused` already) leaves the state as it
+    was. So the refusals are exactly those a resubmission without the refused envelopes
+    would get. `records` is evolved in place.
     """
     decided: list[list[RecordEvent]] = []
     refusals: dict[int, RegistryError] = {}
     for index, (envelope, rid) in enumerate(zip(envelopes, record_ids)):
+        if index in refused:
+            decided.append([])
+            continue
         try:
             events = decide(scope, records.get(rid), envelope, now, today)
         except RegistryError as refusal:

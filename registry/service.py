@@ -125,14 +125,16 @@ class Registry:
             snapshot = self.log.histories([*record_ids, *receipt_ids])
             prior = {i: snapshot[rid][0].event for i, rid in enumerate(receipt_ids)
                      if snapshot[rid]}
-            if prior:
-                return self._replay(scope, envelopes, fingerprints, prior, snapshot)
+            stored, refusals = self._replay(scope, envelopes, fingerprints, prior, snapshot)
+            if stored:
+                return stored, {}
             records = {rid: Record.replay(snapshot[rid]) for rid in set(record_ids)}
             now = self.clock.now()
-            decided, refusals = decide_all(scope, records, record_ids, envelopes, now,
-                                           self.clock.today())
+            decided, refused = decide_all(scope, records, record_ids, envelopes, now,
+                                          self.clock.today(), refusals)
+            refusals.update(refused)
             if refusals:
-                return [], refusals
+                return [], dict(sorted(refusals.items()))
             events = [event for own in decided for event in own]
             receipts = [_accepted(rid, fingerprint, scope, own[-1])
                         for rid, fingerprint, own in zip(receipt_ids, fingerprints, decided)]
@@ -151,14 +153,15 @@ class Registry:
     def _replay(self, scope: Scope, envelopes: Sequence[Envelope], fingerprints: list[str],
                 prior: dict[int, EnvelopeAccepted], snapshot: dict[UUID, list[Positioned]]
                 ) -> tuple[list[Receipt], dict[int, RegistryError]]:
-        """The original results when every envelope is a retry; else a 409 per stored index."""
+        """The original results when every envelope is a retry; else a 409 per stored index
+        (none when nothing is stored)."""
         reused = {i: EnvelopeIdReused(str(envelopes[i].id)) for i, accepted in prior.items()
                   if accepted.fingerprint != fingerprints[i]
                   or accepted.principal_id != scope.principal.id}
         stored = {i: next(p for p in snapshot[accepted.record_id]
                           if p.event.originator_version == accepted.version)
                   for i, accepted in prior.items() if i not in reused}
-        if reused or len(stored) < len(envelopes):
+        if not prior or reused or len(stored) < len(envelopes):
             return [], {**reused, **{i: EnvelopeAlreadyStored(str(envelopes[i].id), p.position)
                                      for i, p in stored.items()}}
         return [_receipt(envelope, stored[i].event, stored[i].position, replayed=True)

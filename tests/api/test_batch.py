@@ -139,12 +139,16 @@ def test_a_single_post_of_an_envelope_stored_by_a_batch_answers_its_result(clien
 def test_a_batch_mixing_stored_and_new_envelopes_is_refused_naming_the_stored_ones(client, cb):
     stored = issued("B-70")
     first = post(client, cb, stored).json
-    body = assert_refused(post_batch(client, cb, [issued("B-71"), stored]), 409)
-    assert body["refused"] == [1]
+    events = [issued("B-71"), stored, suspended("B-72"), suspended("B-70")]
+    body = assert_refused(post_batch(client, cb, events), 409)
+    assert body["refused"] == [1, 2]
     conflict = body["conflicts"]["1"]
     assert conflict["type"] == "/problems/envelope-already-stored"
     assert conflict["position"] == first["position"] and conflict["id"] == stored["id"]
-    assert history(client, cb, "B-71") == []
+    assert set(body["not_found"]) == {"2"}  # the new envelopes are judged in the same answer
+    assert history(client, cb, "B-71") == [] and len(history(client, cb, "B-70")) == 1
+    resent = post_batch(client, cb, [events[0], events[3]])
+    assert resent.status_code == 201
 
 
 def test_a_changed_envelope_under_a_stored_id_is_refused_at_its_index(client, cb):
