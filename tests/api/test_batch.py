@@ -245,22 +245,28 @@ def test_a_batch_needs_a_live_token(client):
     assert response.mimetype == "application/problem+json"
 
 
-def test_identical_batches_racing_store_once_and_all_answer_the_same_positions(app, cb):
-    events = [issued("B-100"), suspended("B-100"), issued("B-101")]
-    barrier = threading.Barrier(4)
+def post_batches_at_once(app, token, batches):
+    """Post each batch from its own thread, all released together; (status, body) each."""
+    barrier = threading.Barrier(len(batches))
     results = []
 
-    def send():
+    def send(events):
         client = app.test_client()
         barrier.wait()
-        response = post_batch(client, cb, events)
+        response = post_batch(client, token, events)
         results.append((response.status_code, response.json))
 
-    threads = [threading.Thread(target=send) for _ in range(4)]
+    threads = [threading.Thread(target=send, args=(events,)) for events in batches]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return results
+
+
+def test_identical_batches_racing_store_once_and_all_answer_the_same_positions(app, cb):
+    events = [issued("B-100"), suspended("B-100"), issued("B-101")]
+    results = post_batches_at_once(app, cb, [events] * 4)
     assert sorted(code for code, _ in results) == [200, 200, 200, 201], results
     assert len({json.dumps(body, sort_keys=True) for _, body in results}) == 1
     assert len(history(app.test_client(), cb, "B-100")) == 2
@@ -273,20 +279,7 @@ def test_batches_racing_on_one_record_with_expected_version_get_one_success(app,
                 envelope("certification.international_issued", "B-110", "2023-06-01",
                          {"certificate_no": f"N{i}", "partner": "IQNet", "country": "DE"},
                          expected_version=1)] for i in (1, 2)]
-    barrier = threading.Barrier(2)
-    results = []
-
-    def send(events):
-        local = app.test_client()
-        barrier.wait()
-        response = post_batch(local, cb, events)
-        results.append((response.status_code, response.json))
-
-    threads = [threading.Thread(target=send, args=(b,)) for b in batches]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = post_batches_at_once(app, cb, batches)
     assert sorted(code for code, _ in results) == [201, 409], results
     conflict = next(body for code, body in results if code == 409)
     assert conflict["refused"] == [1]
