@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from api.audit_bp import audit_bp
+from api.batch import batch
 from api.blueprints import position_header, v1
 from api.errors import register_error_handlers
 from api.jsonenc import WireJSONProvider
@@ -40,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.register_blueprint(plans_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(ledger_bp)
+    app.register_blueprint(batch)
     app.register_blueprint(docs)
     app.add_url_rule("/metrics", "metrics", _metrics)
     return app

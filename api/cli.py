@@ -11,6 +11,7 @@ import threading
 import click
 
 from api.cli_ledger import ledger, prepare_signing_key
+from api.importing import import_command
 from api.services import Services
 from api.settings import Settings
 from tenants import seed
@@ -348,6 +349,9 @@ def report(plan_id: str, tenant: str, as_of, csv_path) -> None:
 
 
 main.add_command(ledger)
+
+main.add_command(import_command)
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -11,17 +11,41 @@ from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from events.envelope import EnvelopeInvalid
+from registry.errors import BatchRefused
 from tenants.errors import InvalidInput, RegistryError, Unavailable
 
 log = logging.getLogger("registry.api")
 PROBLEM_BASE = "/problems/"
 
 
-def problem(status: int, slug: str, title: str, detail: str, **extra: object) -> Response:
+# Where a refused batch lists each refused index, by that envelope's own status.
+BATCH_GROUPS = {422: "errors", 409: "conflicts", 403: "forbidden", 404: "not_found"}
+
+
+def problem_body(status: int, slug: str, title: str, detail: str, **extra: object) -> dict:
+    """An RFC 9457 problem object (absent extras left out)."""
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: object) -> Response:
+    body = problem_body(status, slug, title, detail, **extra)
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
     return response
+
+
+def batch_groups(exc: BatchRefused) -> dict[str, dict[str, object]]:
+    """Each refused index under its status group: field errors for 422, a problem otherwise."""
+    groups: dict[str, dict[str, object]] = {}
+    for index, refusal in exc.problems.items():
+        group = groups.setdefault(BATCH_GROUPS.get(refusal.status, "problems"), {})
+        if isinstance(refusal, InvalidInput):
+            group[str(index)] = refusal.errors
+        else:
+            group[str(index)] = problem_body(refusal.status, refusal.slug, refusal.title,
+                                             refusal.detail, **refusal.extra)
+    return groups
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -33,6 +57,11 @@ def register_error_handlers(app: Flask) -> None:
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="registry"'
         return response
+
+    @app.errorhandler(BatchRefused)
+    def _batch_refused(exc: BatchRefused) -> Response:
+        return problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra,
+                       **batch_groups(exc))
 
     @app.errorhandler(EnvelopeInvalid)
     def _invalid_envelope(exc: EnvelopeInvalid) -> Response:

@@ -58,6 +58,21 @@ KNOWN_AT = _query("known_at", TIMESTAMP, "Recorded time: only events recorded by
                   "A bare date means the end of that day in Asia/Shanghai.")
 
 
+BATCH_DESCRIPTION = (
+    "All envelopes are stored in one transaction, or none. Envelopes are decided in order, each "
+    "against the state left by the earlier envelopes of the batch that were not refused (an "
+    "issue and a suspension of the same record may share a batch). Idempotency is per "
+    "envelope id: resending a whole stored batch answers 200 with the original results; a "
+    "batch mixing stored and new ids is refused (409, `envelope-already-stored` at each "
+    "stored index); one id twice in a batch is a 422 naming both indexes. A refused batch is "
+    "one problem (`/problems/batch-refused`) listing every refused index: field errors under "
+    "`errors` (index -> field -> messages), and the problem of each other refused envelope "
+    "under `conflicts` (409), `forbidden` (403) or `not_found` (404). Its status is the first "
+    "of 422, 409, 403, 404 that any refused envelope has. Well-formedness is checked first: a "
+    "batch with malformed envelopes is answered 422 before any is checked against the state. "
+    "More than 1000 envelopes: 413 (`max_events`). Body limit 16 MiB.")
+
+
 def _paths() -> dict[str, Any]:
     secured = [{"bearer": []}]
     return {
@@ -69,6 +84,26 @@ def _paths() -> dict[str, Any]:
             "responses": {"201": _json(_ref("Receipt"), "Stored"),
                           "200": _json(_ref("Receipt"), "Already stored (same id, same body)"),
                           **_problem_responses(400, 401, 403, 404, 409, 413, 422, 503)}}},
+        "/v1/events/batch": {"post": {
+            "summary": "Record up to 1000 events atomically", "operationId": "postEventBatch",
+            "description": BATCH_DESCRIPTION, "security": secured,
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _ref("BatchRequest")}}},
+            "responses": {
+                "201": _json(_ref("BatchResults"), "All stored; one receipt per envelope, in "
+                             "order"),
+                "200": _json(_ref("BatchResults"), "Every envelope was already stored with "
+                             "the same body (a retry): the original results, nothing new"),
+                **_problem_responses(400, 401, 413, 503),
+                **{str(code): {"description": text, "content": {
+                    "application/problem+json": {"schema": _ref("BatchRefused")}}}
+                   for code, text in ((422, "Invalid envelopes (or body): field errors per "
+                                            "index; nothing stored"),
+                                      (409, "Envelopes in conflict with the state, ids already "
+                                            "stored in a mixed batch; nothing stored"),
+                                      (403, "Envelopes outside your scope; nothing stored"),
+                                      (404, "Later events for records you cannot see; nothing "
+                                            "stored"))}}}},
         "/v1/records/{kind}/{key}": {"get": {
             "summary": "A record's state", "operationId": "getRecord", "security": secured,
             "parameters": [KIND_PARAM, KEY_PARAM, AS_OF, KNOWN_AT],
@@ -406,6 +441,30 @@ def _components(spec: APISpec) -> None:
                        "kind": {"type": "string"}, "record": {"type": "string"},
                        "tenant": {"type": "string"}, "version": {"type": "integer"},
                        "position": {"type": "integer"}, "recorded_at": TIMESTAMP}})
+    spec.components.schema("BatchRequest", {
+        "type": "object", "required": ["events"], "additionalProperties": False,
+        "properties": {"events": {"type": "array", "minItems": 1, "maxItems": 1000,
+                                  "items": _ref("Envelope")}}})
+    spec.components.schema("BatchResults", {
+        "type": "object", "required": ["results"],
+        "properties": {"results": {"type": "array", "items": _ref("Receipt")}}})
+    by_index = {"type": "object", "propertyNames": {"pattern": "^[0-9]+$"}}
+    spec.components.schema("BatchRefused", {
+        "allOf": [PROBLEM, {
+            "type": "object", "required": ["refused"],
+            "properties": {
+                "refused": {"type": "array", "items": {"type": "integer"},
+                            "description": "Every refused index, ascending."},
+                "errors": {**by_index, "additionalProperties": {
+                    "type": "object", "additionalProperties": {
+                        "type": "array", "items": {"type": "string"}}},
+                    "description": "Index -> field -> messages (422 envelopes)."},
+                "conflicts": {**by_index, "additionalProperties": PROBLEM,
+                              "description": "Index -> problem (409 envelopes)."},
+                "forbidden": {**by_index, "additionalProperties": PROBLEM,
+                              "description": "Index -> problem (403 envelopes)."},
+                "not_found": {**by_index, "additionalProperties": PROBLEM,
+                              "description": "Index -> problem (404 envelopes)."}}}]})
     spec.components.schema("Actor", {
         "type": "object", "required": ["id", "name", "role"],
         "properties": {"id": {"type": "string"}, "name": {"type": "string"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
@@ -61,6 +62,13 @@ class RecordEvent(DomainEvent):
             for name in self.payload_fields()
             if (value := getattr(self, name, None)) is not None
         }
+
+
+@functools.cache
+def schema_of(schema_class: type[Schema]) -> Schema:
+    """One shared instance per schema class: building a marshmallow schema costs more than
+    loading a small document with it, and loading keeps no state on the instance."""
+    return schema_class()
 
 
 class RegistryEvent(DomainEvent):

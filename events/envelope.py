@@ -11,6 +11,7 @@ from uuid import UUID
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from events.base import schema_of
 from events.fields import Code, IsoDate, StrictInteger, Text
 from events.record import AMENDABLE
 
@@ -95,7 +96,7 @@ def parse_envelope(raw: Any, event_types: Mapping[str, Any], today: dt.date) -> 
         raise EnvelopeInvalid({"body": ["Expected a JSON object (an event envelope)."]})
     errors: dict[str, list[str]] = {}
     try:
-        env = _EnvelopeSchema().load(raw)
+        env = schema_of(_EnvelopeSchema).load(raw)
     except ValidationError as exc:
         errors.update(flatten_errors(exc.messages))
         env = {k: v for k, v in exc.valid_data.items()} if isinstance(exc.valid_data, dict) else {}
@@ -126,13 +127,13 @@ def parse_envelope(raw: Any, event_types: Mapping[str, Any], today: dt.date) -> 
     raw_data = raw.get("data")
     if event_class is not None and isinstance(raw_data, Mapping):
         try:
-            data = event_class.Payload().load(raw_data)
+            data = schema_of(event_class.Payload).load(raw_data)
         except ValidationError as exc:
             errors.update(flatten_errors(exc.messages, "data"))
             data = exc.valid_data if isinstance(exc.valid_data, dict) else {}
         if type_name == "record.amended" and isinstance(data.get("changes"), Mapping) and kind in AMENDABLE:
             try:
-                data["changes"] = AMENDABLE[kind]().load(data["changes"])
+                data["changes"] = schema_of(AMENDABLE[kind]).load(data["changes"])
             except ValidationError as exc:
                 errors.update(flatten_errors(exc.messages, "data.changes"))
         valid_until = data.get("valid_until")

@@ -70,9 +70,15 @@ def store_environment(database_url: str, schema: str = "public", *, create_table
     raise ValueError(f"Unsupported database URL scheme '{parts.scheme}'")
 
 
+# Ids per statement when SQLite reads several histories (its variable limit is 32766).
+_SQLITE_CHUNK = 500
+
 # Keys of os.environ that would otherwise override our explicit settings.
+# POSTGRES_ENABLE_DB_FUNCTIONS drops the table lock, so positions would no longer become
+# visible in commit order (../shared/notes/eventsourcing-9.5.md section 4).
 _LIBRARY_KEYS = ("PERSISTENCE_MODULE", "INFRASTRUCTURE_FACTORY", "FACTORY_TOPIC",
-                 "CIPHER_KEY", "CIPHER_TOPIC", "COMPRESSOR_TOPIC")
+                 "CIPHER_KEY", "CIPHER_TOPIC", "COMPRESSOR_TOPIC",
+                 "POSTGRES_ENABLE_DB_FUNCTIONS")
 
 
 class EventLog:
@@ -93,13 +99,10 @@ class EventLog:
             from psycopg.sql import SQL, Identifier
 
             table = SQL("{}.{}").format(Identifier(schema), Identifier(self.recorder.events_table_name))
-            self._history_sql = SQL(
+            self._histories_sql = SQL(
                 "SELECT notification_id AS position, originator_id, originator_version, topic, state "
-                "FROM {} WHERE originator_id = %s ORDER BY originator_version").format(table)
-        else:
-            self._history_sql = (
-                "SELECT rowid AS position, originator_id, originator_version, topic, state "
-                "FROM stored_events WHERE originator_id = ? ORDER BY originator_version")
+                "FROM {} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+            ).format(table)
 
     def append(self, *events: DomainEvent) -> list[int]:
         """Store the events in one transaction; return their positions in the same order."""
@@ -108,13 +111,37 @@ class EventLog:
 
     def history(self, originator_id: UUID) -> list[Positioned]:
         """Every event of one aggregate, in version order, with positions."""
-        with self.recorder.datastore.transaction(commit=False) as cursor:
-            if self.is_postgres:
-                cursor.execute(self._history_sql, (originator_id,), prepare=True)
-            else:
-                cursor.execute(self._history_sql, (originator_id.hex,))
-            rows = cursor.fetchall()
-        return [Positioned(row["position"], self._decode(row)) for row in rows]
+        return self.histories([originator_id])[originator_id]
+
+    def histories(self, originator_ids: Iterable[UUID]) -> dict[UUID, list[Positioned]]:
+        """The histories of several aggregates, read from one consistent snapshot.
+
+        Every id asked for is a key of the answer (an empty list when nothing is stored).
+        PostgreSQL answers in one statement; SQLite reads in chunks inside one read
+        transaction, which in WAL mode sees a single snapshot too.
+        """
+        ids = list(dict.fromkeys(originator_ids))
+        found: dict[UUID, list[Positioned]] = {originator_id: [] for originator_id in ids}
+        if self.is_postgres:
+            # One statement on an autocommit connection: one snapshot, and no BEGIN/ROLLBACK
+            # round trips around it.
+            with self.recorder.datastore.get_connection() as connection:
+                rows = connection.execute(self._histories_sql, (ids,), prepare=True).fetchall()
+        else:
+            with self.recorder.datastore.transaction(commit=False) as cursor:
+                rows = []
+                for start in range(0, len(ids), _SQLITE_CHUNK):
+                    chunk = ids[start:start + _SQLITE_CHUNK]
+                    cursor.execute(
+                        "SELECT rowid AS position, originator_id, originator_version, topic, "
+                        f"state FROM stored_events WHERE originator_id IN "
+                        f"({','.join('?' * len(chunk))}) ORDER BY originator_id, "
+                        "originator_version", [i.hex for i in chunk])
+                    rows.extend(cursor.fetchall())
+        for row in rows:
+            event = self._decode(row)
+            found[event.originator_id].append(Positioned(row["position"], event))
+        return found
 
     def read(self, after: int, limit: int, topics: Sequence[str] = (),
              stop: int | None = None) -> list[Positioned]:

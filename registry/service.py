@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 from dataclasses import dataclass
-from typing import Any
+from itertools import accumulate
+from typing import Any, Sequence
 from uuid import UUID
 
-from events import EVENT_TYPES, EnvelopeAccepted, receipt_id, record_id
+from events import EVENT_TYPES, EnvelopeAccepted, RecordEvent, receipt_id, record_id
 from events.envelope import Envelope
 from events.store import EventLog, IntegrityError, Positioned
 from events.wire import record_envelope
+from registry.batch import check_batch, decide_all
 from registry.clock import Clock
-from registry.decisions import decide
-from registry.errors import EnvelopeIdReused, RecordNotFound, VersionConflict
+from registry.errors import (
+    BatchRefused,
+    EnvelopeAlreadyStored,
+    EnvelopeIdReused,
+    RecordNotFound,
+    WriteContention,
+)
 from registry.records import Record
 from tenants.directory import Directory
-from tenants.errors import Conflict
+from tenants.errors import RegistryError
 from tenants.scope import Scope
 
-MAX_ATTEMPTS = 5
+# Decisions redone after losing a race to a concurrent writer, with a jittered pause that
+# grows each time (BACKOFF_SECONDS * 2**attempt at most), before answering WriteContention.
+MAX_ATTEMPTS = 8
+BACKOFF_SECONDS = 0.002
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,38 @@ class Receipt:
                 "recorded_at": self.recorded_at}
 
 
+@dataclass(frozen=True)
+class BatchReceipt:
+    """What a batch answers: one receipt per envelope, in order."""
+
+    receipts: list[Receipt]
+
+    @property
+    def replayed(self) -> bool:
+        """True when the whole batch was a retry of stored envelopes (nothing new stored)."""
+        return all(receipt.replayed for receipt in self.receipts)
+
+    def as_json(self) -> dict[str, Any]:
+        """The body of a batch answer: `{"results": [receipt, ...]}`."""
+        return {"results": [receipt.as_json() for receipt in self.receipts]}
+
+
+def _accepted(rid: UUID, fingerprint: str, scope: Scope, last: RecordEvent) -> EnvelopeAccepted:
+    """The receipt aggregate of one envelope, pointing at the last event it records."""
+    return EnvelopeAccepted(
+        originator_id=rid, originator_version=1, timestamp=last.timestamp,
+        fingerprint=fingerprint, principal_id=scope.principal.id,
+        record_id=last.originator_id, kind=last.kind, key=last.key,
+        version=last.originator_version)
+
+
+def _receipt(envelope: Envelope, event: RecordEvent, position: int,
+             replayed: bool = False) -> Receipt:
+    return Receipt(id=envelope.id, type=event.TYPE, kind=event.kind, record=event.key,
+                   tenant=event.tenant, version=event.originator_version, position=position,
+                   recorded_at=event.timestamp, replayed=replayed)
+
+
 class Registry:
     """Records events for records, and reads records back, always within a caller's scope."""
 
@@ -54,45 +98,75 @@ class Registry:
 
     def record(self, scope: Scope, envelope: Envelope) -> Receipt:
         """Store one lifecycle event (idempotent by envelope id)."""
-        fingerprint = envelope.fingerprint()
-        rid = receipt_id(envelope.id)
-        for _ in range(MAX_ATTEMPTS):
-            # Read the record before the receipt: the receipt commits atomically with the
-            # record's event, so when it is absent the record read cannot include that event.
-            record = self._load(envelope.kind, envelope.key)
-            prior = self.log.history(rid)
-            if prior:
-                return self._replay(prior[0].event, fingerprint, scope, envelope)
-            events = decide(scope, record, envelope, self.clock.now(), self.clock.today())
-            last = events[-1]
-            receipt = EnvelopeAccepted(
-                originator_id=rid, originator_version=1, timestamp=last.timestamp,
-                fingerprint=fingerprint, principal_id=scope.principal.id,
-                record_id=last.originator_id, kind=last.kind, key=last.key,
-                version=last.originator_version)
-            try:
-                positions = self.log.append(*events, receipt)
-            except IntegrityError:
-                if envelope.expected_version is not None and not self.log.history(rid):
-                    current = self._load(envelope.kind, envelope.key)
-                    raise VersionConflict(envelope.kind, envelope.key, envelope.expected_version,
-                                          current.version if current else 0) from None
-                continue  # a concurrent write won the race: decide again on fresh state
-            return Receipt(id=envelope.id, type=envelope.type, kind=last.kind, record=last.key,
-                           tenant=last.tenant, version=last.originator_version,
-                           position=positions[len(events) - 1], recorded_at=last.timestamp)
-        raise Conflict("The record is being changed by other writers; retry the request.")
+        receipts, refusals = self._store(scope, [envelope])
+        if refusals:
+            raise refusals[0]
+        return receipts[0]
 
-    def _replay(self, accepted: EnvelopeAccepted, fingerprint: str, scope: Scope,
-                envelope: Envelope) -> Receipt:
-        if accepted.fingerprint != fingerprint or accepted.principal_id != scope.principal.id:
-            raise EnvelopeIdReused(str(envelope.id))
-        stored = next(p for p in self.log.history(accepted.record_id)
-                      if p.event.originator_version == accepted.version)
-        event = stored.event
-        return Receipt(id=envelope.id, type=event.TYPE, kind=event.kind, record=event.key,
-                       tenant=event.tenant, version=accepted.version, position=stored.position,
-                       recorded_at=event.timestamp, replayed=True)
+    def record_batch(self, scope: Scope, envelopes: Sequence[Envelope]) -> BatchReceipt:
+        """Store up to 1000 events in one transaction or none (idempotent per envelope)."""
+        check_batch(envelopes)
+        receipts, refusals = self._store(scope, envelopes)
+        if refusals:
+            raise BatchRefused(refusals, len(envelopes))
+        return BatchReceipt(receipts)
+
+    def _store(self, scope: Scope, envelopes: Sequence[Envelope]
+               ) -> tuple[list[Receipt], dict[int, RegistryError]]:
+        """Decide and append the envelopes atomically; or the refusal of each refused index."""
+        fingerprints = [envelope.fingerprint() for envelope in envelopes]
+        receipt_ids = [receipt_id(envelope.id) for envelope in envelopes]
+        record_ids = [record_id(envelope.kind, envelope.key) for envelope in envelopes]
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** attempt))
+            # Records and receipts come from one snapshot. A receipt commits atomically with
+            # its record's event, so when a receipt is absent the records read cannot include
+            # that event. (Reading them separately, the records must be read first.)
+            snapshot = self.log.histories([*record_ids, *receipt_ids])
+            prior = {i: snapshot[rid][0].event for i, rid in enumerate(receipt_ids)
+                     if snapshot[rid]}
+            stored, refusals = self._replay(scope, envelopes, fingerprints, prior, snapshot)
+            if stored:
+                return stored, {}
+            records = {rid: Record.replay(snapshot[rid]) for rid in set(record_ids)}
+            now = self.clock.now()
+            decided, refused = decide_all(scope, records, record_ids, envelopes, now,
+                                          self.clock.today(), refusals)
+            refusals.update(refused)
+            if refusals:
+                return [], dict(sorted(refusals.items()))
+            events = [event for own in decided for event in own]
+            receipts = [_accepted(rid, fingerprint, scope, own[-1])
+                        for rid, fingerprint, own in zip(receipt_ids, fingerprints, decided)]
+            try:
+                positions = self.log.append(*events, *receipts)
+            except IntegrityError:
+                # A concurrent writer changed one of the records or stored one of these ids:
+                # decide again on fresh state (a stale expected_version is then a 409, a
+                # stored id a retry).
+                continue
+            ends = accumulate(len(own) for own in decided)
+            return [_receipt(envelope, own[-1], positions[end - 1])
+                    for envelope, own, end in zip(envelopes, decided, ends)], {}
+        raise WriteContention(MAX_ATTEMPTS)
+
+    def _replay(self, scope: Scope, envelopes: Sequence[Envelope], fingerprints: list[str],
+                prior: dict[int, EnvelopeAccepted], snapshot: dict[UUID, list[Positioned]]
+                ) -> tuple[list[Receipt], dict[int, RegistryError]]:
+        """The original results when every envelope is a retry; else a 409 per stored index
+        (none when nothing is stored)."""
+        reused = {i: EnvelopeIdReused(str(envelopes[i].id)) for i, accepted in prior.items()
+                  if accepted.fingerprint != fingerprints[i]
+                  or accepted.principal_id != scope.principal.id}
+        stored = {i: next(p for p in snapshot[accepted.record_id]
+                          if p.event.originator_version == accepted.version)
+                  for i, accepted in prior.items() if i not in reused}
+        if not prior or reused or len(stored) < len(envelopes):
+            return [], {**reused, **{i: EnvelopeAlreadyStored(str(envelopes[i].id), p.position)
+                                     for i, p in stored.items()}}
+        return [_receipt(envelope, stored[i].event, stored[i].position, replayed=True)
+                for i, envelope in enumerate(envelopes)], {}
 
     # Reads -------------------------------------------------------------------------------
 
@@ -147,4 +221,4 @@ def event_envelope(positioned: Positioned) -> dict[str, Any]:
     return record_envelope(positioned.position, positioned.event)
 
 
-__all__ = ["EVENT_TYPES", "Receipt", "Registry", "event_envelope"]
+__all__ = ["EVENT_TYPES", "BatchReceipt", "Receipt", "Registry", "event_envelope"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+import time
 from typing import Any, Iterable
 from uuid import UUID
 
@@ -33,12 +34,42 @@ from tenants.tree import LEVELS, Tenant, TenantTree
 _TENANT_TOPIC = get_topic(TenantRegistered)
 _PRINCIPAL_TOPICS = (get_topic(PrincipalAdded), get_topic(PrincipalRevoked))
 
+# How long a process trusts a principal it has authenticated. A revocation made by another
+# process (`registry principals revoke`) takes effect in a running server within this bound;
+# one made in this process takes effect at once.
+PRINCIPAL_TTL_SECONDS = 2.0
+
+
+class _RecentPrincipals:
+    """Principals this process authenticated lately, by (event log, token hash)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, str], tuple[float, Principal]] = {}
+
+    def get(self, key: tuple[int, str]) -> Principal | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
+    def put(self, key: tuple[int, str], principal: Principal, ttl: float) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + ttl, principal)
+
+    def forget(self, principal_id: str) -> None:
+        for key, (_, principal) in list(self._entries.items()):
+            if principal.id == principal_id:
+                self._entries.pop(key, None)
+
+
+_recent = _RecentPrincipals()
+
 
 class Directory:
     """The tenant tree and the principals, read from and written to the event log."""
 
-    def __init__(self, log: EventLog) -> None:
+    def __init__(self, log: EventLog, principal_ttl: float = PRINCIPAL_TTL_SECONDS) -> None:
         self.log = log
+        self.principal_ttl = principal_ttl
         self._tree: TenantTree | None = None
         self._lock = threading.Lock()
 
@@ -131,6 +162,10 @@ class Directory:
         if not token or len(token) > 200:
             return None
         token_hash = hash_token(token)
+        key = (id(self.log), token_hash)
+        principal = _recent.get(key)
+        if principal is not None:
+            return principal
         history = self.log.history(principal_id_for_token_hash(token_hash))
         if not history:
             return None
@@ -138,7 +173,11 @@ class Directory:
         if not hmac.compare_digest(events[0].token_hash, token_hash):
             return None
         principal = self._fold(events)
-        return None if principal.revoked else principal
+        if principal.revoked:
+            return None
+        if self.principal_ttl > 0:
+            _recent.put(key, principal, self.principal_ttl)
+        return principal
 
     def principals(self) -> list[Principal]:
         """Every principal ever added, revoked ones included."""
@@ -170,6 +209,8 @@ class Directory:
             self.log.append(event)
         except IntegrityError:
             raise Conflict(f"Principal {principal_id} is already revoked.", state="revoked") from None
+        finally:
+            _recent.forget(principal_id)
         return Principal(**{**principal.__dict__, "revoked": True})
 
     @staticmethod

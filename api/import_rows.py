@@ -1,0 +1,150 @@
+"""Reading an import file: JSON Lines (one envelope per line) or CSV (one event per row).
+
+Each data row becomes a `Row` holding its line number and either the wire envelope (a dict
+as POST /v1/events takes it) or the problems that make it unreadable.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+ENVELOPE_COLUMNS = ("id", "type", "record", "kind", "tenant", "occurred_on", "expected_version")
+# Organisations are two columns each: <prefix>_name and <prefix>_uscc.
+ORGANISATIONS = ("holder", "lead", "awardee", "applicant")
+TEXT_COLUMNS = ("product", "valid_until", "reason", "certificate_no", "partner", "country",
+                "title", "effective_on", "new_code", "level", "gi_type", "name",
+                "registration_no", "to_tenant")
+CSV_COLUMNS = (*ENVELOPE_COLUMNS, "holder_name", "holder_uscc", "product", "standards",
+               "valid_until", "reason", "certificate_no", "partner", "country", "title",
+               "lead_name", "lead_uscc", "effective_on", "new_code", "level", "year",
+               "awardee_name", "awardee_uscc", "gi_type", "name", "applicant_name",
+               "applicant_uscc", "registration_no", "to_tenant", "changes")
+EMPTY_LIST = "[]"
+
+
+class UnreadableFile(Exception):
+    """The file as a whole cannot be imported (bad header, unknown format)."""
+
+
+@dataclass
+class Row:
+    """One data row: its line in the file and its envelope, or why it cannot be read."""
+
+    line: int
+    raw: dict[str, Any] | None = None
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def file_format(path: Path, requested: str) -> str:
+    """'csv' or 'jsonl', from --format or else from the file name."""
+    if requested != "auto":
+        return requested
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    raise UnreadableFile(f"Cannot tell the format of {path.name}: name it .csv or .jsonl, or "
+                         "pass --format.")
+
+
+def count_rows(path: Path, fmt: str) -> int:
+    """How many data rows the file holds (for the progress bar)."""
+    return sum(1 for _ in read_rows(path, fmt))
+
+
+def read_rows(path: Path, fmt: str) -> Iterator[Row]:
+    """Every data row of the file, in file order."""
+    return _jsonl_rows(path) if fmt == "jsonl" else _csv_rows(path)
+
+
+def _jsonl_rows(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8-sig", errors="replace") as lines:
+        for line_no, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                yield Row(line_no, problems=[("body", f"Not valid JSON: {exc}.")])
+                continue
+            if not isinstance(raw, dict):
+                yield Row(line_no, problems=[("body", "Expected a JSON object (an envelope).")])
+                continue
+            yield Row(line_no, raw)
+
+
+def _csv_rows(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(handle)
+        header = [name.strip() for name in next(reader, [])]
+        _check_header(header)
+        last_line = reader.line_num
+        for cells in reader:
+            line, last_line = last_line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(header):
+                yield Row(line, problems=[("row", f"Has {len(cells)} cells; the header has "
+                                                  f"{len(header)}.")])
+                continue
+            yield csv_row(line, dict(zip(header, cells)))
+
+
+def _check_header(header: list[str]) -> None:
+    unknown = [name for name in header if name not in CSV_COLUMNS]
+    if unknown:
+        raise UnreadableFile(f"Unknown column(s) {', '.join(unknown)}. Columns: "
+                             f"{','.join(CSV_COLUMNS)}.")
+    missing = [name for name in ("type", "record", "occurred_on") if name not in header]
+    if missing:
+        raise UnreadableFile(f"The header lacks the column(s) {', '.join(missing)}.")
+    if len(set(header)) != len(header):
+        raise UnreadableFile("The header names a column twice.")
+
+
+def csv_row(line: int, cells: dict[str, str]) -> Row:
+    """One CSV row as an envelope: empty cells are absent, organisations become objects."""
+    value = {name: cell.strip() for name, cell in cells.items() if cell.strip()}
+    raw: dict[str, Any] = {name: value[name] for name in ENVELOPE_COLUMNS if name in value}
+    if "expected_version" in raw:
+        raw["expected_version"] = _integer(raw["expected_version"])
+    data: dict[str, Any] = {name: value[name] for name in TEXT_COLUMNS if name in value}
+    for prefix in ORGANISATIONS:
+        parts = {part: value[f"{prefix}_{part}"] for part in ("name", "uscc")
+                 if f"{prefix}_{part}" in value}
+        if parts:
+            data[prefix] = parts
+    if "standards" in value:
+        codes = value["standards"]
+        data["standards"] = [] if codes == EMPTY_LIST else [
+            code.strip() for code in codes.split(";") if code.strip()]
+    if "year" in value:
+        data["year"] = _integer(value["year"])
+    problems = []
+    if "changes" in value:
+        try:
+            data["changes"] = json.loads(value["changes"])
+        except (ValueError, RecursionError) as exc:
+            problems.append(("data.changes", f"Not valid JSON: {exc}."))
+    raw["data"] = data
+    return Row(line, None if problems else raw, problems)
+
+
+def csv_field(path: str) -> str:
+    """The CSV column an envelope field path comes from ('data.holder.uscc' -> 'holder_uscc')."""
+    parts = path.split(".")
+    if parts[0] == "data" and len(parts) > 1:
+        parts = parts[1:]
+        if parts[0] in ORGANISATIONS and len(parts) > 1:
+            return f"{parts[0]}_{parts[1]}"
+    return parts[0]
+
+
+def _integer(text: str) -> int | str:
+    """An integer cell; anything else is left as text for the schema to refuse by name."""
+    return int(text) if text.isascii() and text.lstrip("-").isdigit() else text
