@@ -18,7 +18,10 @@ import requests
 from api.services import Services
 from events.store import EventLog
 from tests.conftest import require_postgres
-from tests.consistency import assert_store_matches_acknowledgements
+from tests.consistency import (
+    assert_projections_match_a_rebuild,
+    assert_store_matches_acknowledgements,
+)
 from tests.e2e.conftest import running_server
 from tests.helpers import envelope, issued
 
@@ -197,7 +200,10 @@ def test_concurrent_clients_with_retries_lose_and_duplicate_nothing(settings, tm
     log = EventLog(settings.database_url, settings.database_schema)
     try:
         assert assert_store_matches_acknowledgements(log, acknowledged) == len(acknowledged)
-        # Projections (another branch): assert here that every projection matches a rebuild
-        # from this store, e.g. assert_projections_match_a_rebuild(settings).
     finally:
         log.close()
+    services = Services.open(settings)
+    try:
+        assert_projections_match_a_rebuild(services)
+    finally:
+        services.close()

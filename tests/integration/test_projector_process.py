@@ -16,6 +16,7 @@ from events import EVENT_TYPES
 from events.envelope import parse_envelope
 from projections.runner import rebuild
 from projections.tables import live_generation, read_model
+from tests.consistency import read_model_snapshot
 from tests.helpers import auth, envelope, holder, issued
 
 BIN = Path(sys.executable).parent
@@ -40,19 +41,7 @@ def write_history(services, records: int) -> None:
 
 
 def snapshot(engine, generation):
-    """Everything a projection holds, in a comparable form."""
-    model = read_model(generation)
-    with engine.connect() as conn:
-        deltas = {(r.tenant, r.metric, r.year): (r.total, r.days)
-                  for r in conn.execute(select(model.series)) if r.total or r.days}
-        records = {r.record_id: (r.tenant, r.status, r.version, r.position, r.holder_uscc)
-                   for r in conn.execute(select(model.records))}
-        intervals = sorted((r.owner, r.seq, r.tenant, r.metric, r.valid_from, r.valid_to,
-                            r.known_from, r.known_to)
-                           for r in conn.execute(select(model.intervals)))
-        tracking = conn.execute(select(model.tracking.c.position, model.tracking.c.events)).one()
-    return {"deltas": deltas, "records": records, "intervals": intervals,
-            "tracking": tuple(tracking)}
+    return read_model_snapshot(engine, generation)
 
 
 def projector_env(settings):
@@ -102,7 +91,7 @@ def test_a_projector_killed_mid_catch_up_resumes_to_the_same_state_as_a_rebuild(
                                  grace_seconds=0)
     assert rebuilt_generation == live + 1
     assert snapshot(engine, rebuilt_generation) == resumed
-    assert resumed["tracking"][1] == sum(
+    assert resumed["rm_tracking"][0][2] == sum(
         1 for p in services.log.read_all() if p.event.TYPE not in (
             "tenant.registered", "principal.added", "principal.revoked", "envelope.accepted"))
 
