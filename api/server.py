@@ -32,7 +32,10 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "sync",
+        # Threads keep a slow client from holding a whole worker (slow-request protection);
+        # `timeout` restarts a worker stuck for 30 s; the request limits refuse huge heads.
+        "worker_class": "gthread",
+        "threads": 4,
         "timeout": 30,
         "graceful_timeout": 10,
         "keepalive": 5,
