@@ -9,7 +9,14 @@ from flask import Blueprint, current_app, g, request
 from api.auth import caller_scope
 from api.context import services
 from api.observability import EVENTS_APPENDED
-from api.params import date_param, int_param, json_body, record_address, timestamp_param
+from api.params import (
+    date_param,
+    int_param,
+    json_body,
+    record_address,
+    text_param,
+    timestamp_param,
+)
 from events import EVENT_TYPES, KINDS
 from events.envelope import parse_envelope
 from events.text import normalise_key
@@ -126,9 +133,9 @@ def search_records():
         raise InvalidInput({"kind": [f"Must be one of {', '.join(KINDS)}."]})
     projection_position()
     return svc.read_models.search(
-        scope, svc.registry.clock.today(), kind=kind, tenant=args.get("tenant") or None,
-        status=args.get("status") or None, holder=args.get("holder") or None,
-        q=args.get("q") or None, include_voided=args.get("include_voided") == "true",
+        scope, svc.registry.clock.today(), kind=kind, tenant=text_param("tenant", 6),
+        status=text_param("status", 16), holder=text_param("holder"), q=text_param("q"),
+        include_voided=args.get("include_voided") == "true",
         limit=int_param("limit", 50, 1, 500), cursor=args.get("cursor") or None)
 
 

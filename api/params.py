@@ -39,7 +39,7 @@ def json_body(max_bytes: int | None = None) -> Any:
     if not raw.strip():
         raise MalformedBody("The request has no body; send a JSON document.")
     try:
-        return json.loads(raw.decode("utf-8"))
+        document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         message = "The body is not valid UTF-8 JSON"
         if isinstance(exc, json.JSONDecodeError):
@@ -47,6 +47,21 @@ def json_body(max_bytes: int | None = None) -> Any:
         elif isinstance(exc, RecursionError):
             message += " (nested too deeply)"
         raise MalformedBody(message + ".") from None
+    if _depth(document) > MAX_DEPTH:
+        raise MalformedBody(f"The body is nested more than {MAX_DEPTH} levels deep.",
+                            max_depth=MAX_DEPTH)
+    return document
+
+
+MAX_DEPTH = 16
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    """How deeply a JSON document nests (stops counting past MAX_DEPTH)."""
+    if level > MAX_DEPTH or not isinstance(value, (dict, list)):
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    return max((_depth(child, level + 1) for child in children), default=level)
 
 
 def date_param(name: str) -> dt.date | None:
@@ -79,6 +94,16 @@ def timestamp_param(name: str) -> dt.datetime | None:
     if stamp.tzinfo is None:
         raise InvalidInput({name: ["Give a time zone offset or Z (e.g. 2026-03-01T08:00:00+08:00)."]})
     return stamp.astimezone(dt.timezone.utc)
+
+
+def text_param(name: str, max_length: int = 200) -> str | None:
+    """An optional text query parameter of bounded length."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > max_length:
+        raise InvalidInput({name: [f"Longer than {max_length} characters."]})
+    return value
 
 
 def int_param(name: str, default: int | None, minimum: int, maximum: int) -> int | None:

@@ -73,3 +73,18 @@ def test_bad_query_parameters_are_named(client, token_for, query):
     response = client.get(f"/v1/records/certification/Q?{query}", headers=auth(cb))
     assert response.status_code == 422
     assert query.split("=")[0] in response.json["errors"]
+
+
+def test_limits_are_refused_with_a_clear_problem(client, token_for):
+    cb = token_for("certification-body", "330500")
+    nested = {"id": "x", "data": {}}
+    inner = nested["data"]
+    for _ in range(30):
+        inner["x"] = {}
+        inner = inner["x"]
+    response = client.post("/v1/events", json=nested, headers=auth(cb))
+    assert response.status_code == 400 and response.json["max_depth"] == 16
+    long_query = client.get("/v1/records", query_string={"q": "x" * 201}, headers=auth(cb))
+    assert long_query.status_code == 422 and "q" in long_query.json["errors"]
+    big_page = client.get("/v1/records", query_string={"limit": 501}, headers=auth(cb))
+    assert big_page.status_code == 422 and "limit" in big_page.json["errors"]
