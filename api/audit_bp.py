@@ -10,7 +10,7 @@ from typing import Any, Iterator
 from flask import Blueprint, Response, request, stream_with_context
 
 from api.auth import caller_scope
-from api.blueprints import projection_position
+from api.blueprints import projection_position, record_filters
 from api.context import services
 from api.jsonenc import wire_default
 from api.params import date_param, int_param, timestamp_param
@@ -79,15 +79,9 @@ def records_csv():
     """The record list (same filters as GET /v1/records) as CSV, streamed."""
     scope = caller_scope()
     svc = services()
-    args = request.args
-    kind = args.get("kind") or None
-    if kind is not None and kind not in KINDS:
-        raise InvalidInput({"kind": [f"Must be one of {', '.join(KINDS)}."]})
+    filters = record_filters()
     projection_position()
     today = svc.registry.clock.today()
-    filters = dict(kind=kind, tenant=args.get("tenant") or None,
-                   status=args.get("status") or None, holder=args.get("holder") or None,
-                   q=args.get("q") or None, include_voided=args.get("include_voided") == "true")
     first = svc.read_models.search(scope, today, limit=500, **filters)  # scope checked here
 
     def lines() -> Iterator[str]:

@@ -122,21 +122,26 @@ def tenant_counts(code: str):
     return svc.read_models.counts(scope, code, as_of, known_at, position)
 
 
+def record_filters() -> dict:
+    """The filters of GET /v1/records and GET /v1/records.csv."""
+    kind = text_param("kind", 32)
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput({"kind": [f"Must be one of {', '.join(KINDS)}."]})
+    return {"kind": kind, "tenant": text_param("tenant", 6), "status": text_param("status", 16),
+            "holder": text_param("holder"), "q": text_param("q"),
+            "include_voided": request.args.get("include_voided") == "true"}
+
+
 @v1.get("/records")
 def search_records():
     """Records in the caller's scope, filtered, a page at a time (cursor pagination)."""
     scope = caller_scope()
     svc = services()
-    args = request.args
-    kind = args.get("kind") or None
-    if kind is not None and kind not in KINDS:
-        raise InvalidInput({"kind": [f"Must be one of {', '.join(KINDS)}."]})
+    filters = record_filters()
     projection_position()
-    return svc.read_models.search(
-        scope, svc.registry.clock.today(), kind=kind, tenant=text_param("tenant", 6),
-        status=text_param("status", 16), holder=text_param("holder"), q=text_param("q"),
-        include_voided=args.get("include_voided") == "true",
-        limit=int_param("limit", 50, 1, 500), cursor=args.get("cursor") or None)
+    return svc.read_models.search(scope, svc.registry.clock.today(),
+                                  limit=int_param("limit", 50, 1, 500),
+                                  cursor=text_param("cursor", 1000), **filters)
 
 
 @v1.get("/ready")

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from events.envelope import EnvelopeInvalid
 from registry.errors import BatchRefused
-from tenants.errors import InvalidInput, RegistryError, Unavailable
+from tenants.errors import InvalidInput, RegistryError
 
 log = logging.getLogger("registry.api")
 PROBLEM_BASE = "/problems/"

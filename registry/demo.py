@@ -213,7 +213,7 @@ class Demo:
     def run(self) -> int:
         who = self.principals()
         p = who.province
-        start, end = dt.date(2021, 1, 1), dt.date(2025, 12, 20)
+        start = dt.date(2021, 1, 1)
         mid = REVIEW_DATE
         province_plan, huzhou = "zhejiang-14th-fyp", "330500"
         cities = [c.code for c in self.tree.children("330000")]

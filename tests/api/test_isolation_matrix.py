@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import auth, holder, issued, post
+from tests.helpers import holder, issued, post
 
 HOLDER = holder("隔离测试企业", region="330523", n=7777)
 RECORD = "ISO-1"
