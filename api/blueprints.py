@@ -20,9 +20,10 @@ from api.params import (
 from events import EVENT_TYPES, KINDS
 from events.envelope import parse_envelope
 from events.text import normalise_key
+from projections.status import failures
 from registry.errors import RecordNotFound
 from registry.service import event_envelope
-from tenants.errors import InvalidInput, NotFound, OutOfScope
+from tenants.errors import InvalidInput, NotFound, OutOfScope, Unavailable
 
 v1 = Blueprint("v1", __name__, url_prefix="/v1")
 
@@ -157,10 +158,16 @@ def ready():
         if pending:
             recorded = pending[0].event.timestamp
             lag_seconds = max((dt.datetime.now(dt.timezone.utc) - recorded).total_seconds(), 0)
+    projection = {"position": tracking["position"], "lag_events": lag,
+                  "lag_seconds": round(lag_seconds, 3), "updated_at": tracking["updated_at"]}
+    stopped = failures(svc.engine)
+    if stopped:
+        names = ", ".join(f"{s['name']} (after position {s['after_position']})" for s in stopped)
+        raise Unavailable(f"Stopped on an event it cannot apply: {names}. It is not skipped; "
+                          "see the projector's log.", retry_after=60, head_position=head,
+                          projection=projection, stopped_processors=stopped)
     return {"status": "ready", "database": "ok", "head_position": head,
-            "projection": {"position": tracking["position"], "lag_events": lag,
-                           "lag_seconds": round(lag_seconds, 3),
-                           "updated_at": tracking["updated_at"]}}
+            "projection": projection}
 
 
 @v1.get("/public/records/<kind>/<path:key>")

@@ -13,6 +13,7 @@ from api.settings import Settings
 from events.store import EventLog
 from projections.audit import AuditFeed, AuditIndex, create_audit_tables
 from projections.db import make_engine
+from projections.status import create_status_table
 from projections.families import FamilySet
 from projections.ledger import LedgerSealer
 from projections.ledger_signing import Signer
@@ -53,6 +54,7 @@ class Services:
         if create_tables:
             create_read_models(engine)
             create_audit_tables(engine)
+            create_status_table(engine)
             create_ledger_tables(engine)
         measures = seed.load("measures.json")["measures"]
         families = FamilySet.build(measures)

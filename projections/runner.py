@@ -18,6 +18,7 @@ from eventsourcing.persistence import PersistenceError
 from events.store import EventLog
 from projections.families import FamilySet
 from projections.projector import ConcurrentProjector, Projector
+from projections.status import clear_failure, record_failure
 from projections.tables import (
     GENERATION_POINTER,
     generation_table,
@@ -99,12 +100,18 @@ def run_forever(processors: Processor | list[Processor], stop: threading.Event,
     for processor in processors:
         processor.ensure_tracking()
     backoff = 0.5
+    stopped: dict[int, float] = {}  # processors halted on a poison event -> next retry time
     while not stop.is_set():
         done = 0
         for processor in processors:
+            if stopped.get(id(processor), 0) > time.monotonic():
+                continue
             try:
                 done += processor.process_page(page)
                 backoff = 0.5
+                if stopped.pop(id(processor), None) is not None:
+                    clear_failure(_engine(processor), _name(processor))
+                    log.warning("%s resumed", _name(processor))
             except ConcurrentProjector as exc:
                 log.warning("%s", exc)
                 done += 1
@@ -114,8 +121,35 @@ def run_forever(processors: Processor | list[Processor], stop: threading.Event,
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
                 done += 1
+            except Exception as exc:  # a poison event: stop here and say so, never skip it
+                _halt(processor, exc)
+                stopped[id(processor)] = time.monotonic() + POISON_RETRY_SECONDS
         if not done:
             stop.wait(poll)
+
+
+POISON_RETRY_SECONDS = 60.0
+
+
+def _name(processor) -> str:
+    return getattr(processor, "name", None) or type(processor).__name__
+
+
+def _engine(processor) -> Engine:
+    return processor.engine
+
+
+def _halt(processor, exc: Exception) -> None:
+    """Record and log that a processor stopped on an event it cannot apply."""
+    try:
+        position = processor.position()
+    except Exception:  # noqa: BLE001 - the position is a courtesy in the message
+        position = None
+    error = f"{type(exc).__name__}: {exc}"
+    log.error("%s STOPPED after position %s on an event it cannot apply (it will not skip "
+              "it; fix the cause and it resumes): %s", _name(processor), position, error,
+              exc_info=exc)
+    record_failure(_engine(processor), _name(processor), position, error)
 
 
 def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],

@@ -1,0 +1,51 @@
+"""Processor status: a projection that meets an event it cannot apply (a poison event) stops
+there and says so, here, for /v1/ready and operators — it never skips the event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Engine, MetaData, String, Table, Text, delete
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+metadata = MetaData()
+processor_status = Table(
+    "processor_status", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("position", BigInteger),
+    Column("error", Text, nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+
+
+def create_status_table(engine: Engine) -> None:
+    metadata.create_all(engine)
+
+
+def record_failure(engine: Engine, name: str, position: int | None, error: str) -> None:
+    """Remember that `name` stopped after `position` because of `error`."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(delete(processor_status).where(processor_status.c.name == name))
+        conn.execute(processor_status.insert().values(name=name, state="stopped",
+                                                      position=position, error=error[:4000],
+                                                      at=now))
+
+
+def clear_failure(engine: Engine, name: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(processor_status).where(processor_status.c.name == name))
+
+
+def failures(engine: Engine) -> list[dict[str, Any]]:
+    """Every processor that is stopped on an event it cannot apply."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(processor_status)).all()
+    except SQLAlchemyError:
+        return []  # the table is created by `registry init`; an old database has none
+    return [{"name": r.name, "state": r.state, "after_position": r.position, "error": r.error,
+             "at": r.at} for r in rows]
