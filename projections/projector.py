@@ -122,9 +122,11 @@ class Projector:
     def _fold(self, events: list[tuple[int, Any]]) -> PageChanges:
         changes = PageChanges()
         states = self._load_records({e.originator_id.hex for _, e in events})
-        holder_records = self._load_holder_records(states, events)
+        holder_records, holders = self._load_holder_records(states, events)
+        # Every holder the page may touch, including one whose records all moved to other
+        # holders: its rows (and next_seq) live on in rm_holders.
         changes.loaded_holders = self._load_holders(
-            [f"{family.name}|{holder}" for holder in holder_records
+            [f"{family.name}|{holder}" for holder in sorted(holders)
              for families in self._holder_families.values() for family in families])
         facts_cache: dict[str, dict[str, list[Fact]]] = defaultdict(dict)
         for position, event in events:
@@ -226,7 +228,8 @@ class Projector:
         return states
 
     def _load_holder_records(self, states: dict[str, RecordState],
-                             events: list[tuple[int, Any]]) -> dict[str, dict[str, RecordState]]:
+                             events: list[tuple[int, Any]]
+                             ) -> tuple[dict[str, dict[str, RecordState]], set[str]]:
         """Every record of every holder this page may touch (holder families need them all)."""
         holders = {s.holder_uscc for s in states.values() if s.holder_uscc}
         for _, event in events:
@@ -246,7 +249,7 @@ class Projector:
                 for row in conn.execute(query):
                     state = states.setdefault(row.record_id, RecordState.from_row(row))
                     members[state.holder_uscc][state.record_id] = state
-        return members
+        return members, holders
 
     def _load_holders(self, owners: list[str]) -> dict[str, dict[str, Any]]:
         table = self.model.holders

@@ -1,0 +1,181 @@
+"""Projection benchmark: catch-up rate, rebuild time, counts latency, read-model size.
+
+Loads a realistic mix of events (bench/dataset.py) into a scratch PostgreSQL schema (dropped
+at the end) and/or a SQLite file, then measures
+- catch-up: the projector applying the whole log from position 0 (`Projector.catch_up`),
+- rebuild: `projections.runner.rebuild` (a fresh generation, then the switch),
+- GET /v1/tenants/{code}/counts through the real Flask app (test client) for the province,
+  a city and a county, at a past date and today: p50/p95 over --requests after warm-ups,
+- the size of the read-model tables.
+Prints a human summary on stderr and one JSON line per backend on stdout.
+
+    .venv/bin/python -m bench.projections --events 100000          # PostgreSQL, quick
+    .venv/bin/python -m bench.projections --events 1000000 --sqlite  # and SQLite too
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from api import create_app
+from api.services import Services
+from api.settings import Settings
+from bench.dataset import load
+from projections.runner import rebuild
+from projections.tables import live_generation, read_model
+from tenants import seed
+
+PG_URL = os.environ.get("REGISTRY_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TENANTS = ("330000", "330500", "330523")
+PAST = "2021-06-30"
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def counties_of(tree) -> list[str]:
+    return [t.code for t in tree.all() if not tree.children(t.code)]
+
+
+def measure_counts(settings: Settings, svc: Services, requests: int, warmup: int) -> dict:
+    _, token = svc.directory.add_principal("bench admin", "admin", "330000")
+    app = create_app(settings=settings)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    result = {}
+    try:
+        for code in TENANTS:
+            for label, params in (("past", {"as_of": PAST}), ("today", {})):
+                url = f"/v1/tenants/{code}/counts"
+                for _ in range(warmup):
+                    assert client.get(url, query_string=params, headers=headers).status_code == 200
+                times = []
+                for _ in range(requests):
+                    start = time.perf_counter()
+                    response = client.get(url, query_string=params, headers=headers)
+                    times.append((time.perf_counter() - start) * 1000)
+                    assert response.status_code == 200, response.json
+                times.sort()
+                result[f"{code}_{label}"] = {
+                    "p50_ms": round(statistics.median(times), 2),
+                    "p95_ms": round(times[int(len(times) * 0.95) - 1], 2)}
+    finally:
+        app.extensions["registry"].close()
+    return result
+
+
+def table_sizes(svc: Services, settings: Settings) -> dict:
+    model = read_model(live_generation(svc.engine))
+    names = [t.name for t in model.tables()]
+    sizes = {}
+    with svc.engine.connect() as conn:
+        for name in names:
+            rows = conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar()
+            if settings.is_postgres:
+                size = conn.exec_driver_sql(
+                    "SELECT pg_total_relation_size(%s)", (name,)).scalar()
+            else:
+                try:
+                    size = conn.exec_driver_sql(
+                        "SELECT sum(pgsize) FROM dbstat WHERE name = ? OR tbl_name = ?",
+                        (name, name)).scalar()
+                except Exception:  # dbstat not compiled in
+                    size = None
+            sizes[name.rsplit("_g", 1)[0]] = {
+                "rows": rows, "mb": round(size / 2**20, 1) if size else None}
+    return sizes
+
+
+def run(backend: str, settings: Settings, args) -> dict:
+    svc = Services.open(settings, create_tables=True)
+    try:
+        svc.directory.register_tenants(seed.tenants())
+        counties = counties_of(svc.directory.tree())
+        say(f"[{backend}] loading {args.events} record events"
+            f"{' + receipts' if args.receipts else ''} ...")
+        started = time.perf_counter()
+        stored = load(svc.log, counties, args.events, receipts=args.receipts,
+                      progress=lambda n: n % 200_000 < 1000 and say(f"  {n} stored"))
+        load_s = time.perf_counter() - started
+        say(f"[{backend}] loaded {stored} events in {load_s:.0f}s")
+        head = svc.log.max_position()
+        result = {"backend": backend, "record_events": args.events, "stored_events": stored,
+                  "receipts": args.receipts, "page": args.page, "load_s": round(load_s, 1)}
+        if not args.skip_catch_up:
+            projector = svc.projector()
+            started = time.perf_counter()
+            projector.catch_up(limit=args.page)
+            took = time.perf_counter() - started
+            assert projector.position() == head
+            result["catch_up_s"] = round(took, 1)
+            result["catch_up_events_per_s"] = round(args.events / took)
+            result["catch_up_positions_per_s"] = round(head / took)
+            say(f"[{backend}] catch-up {took:.1f}s: {args.events / took:,.0f} record events/s "
+                f"({head / took:,.0f} positions/s)")
+        if not args.skip_rebuild:
+            started = time.perf_counter()
+            rebuild(svc.log, svc.writer_engine(), svc.lineage, svc.families, grace_seconds=0)
+            took = time.perf_counter() - started
+            result["rebuild_s"] = round(took, 1)
+            result["rebuild_events_per_s"] = round(args.events / took)
+            say(f"[{backend}] rebuild {took:.1f}s: {args.events / took:,.0f} record events/s")
+        result["counts"] = measure_counts(settings, svc, args.requests, args.warmup)
+        for name, value in result["counts"].items():
+            say(f"[{backend}] counts {name}: p50 {value['p50_ms']} ms, p95 {value['p95_ms']} ms")
+        result["tables"] = table_sizes(svc, settings)
+        for name, value in result["tables"].items():
+            say(f"[{backend}] {name}: {value['rows']} rows, {value['mb']} MB")
+        return result
+    finally:
+        svc.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="record events to load (receipts come on top)")
+    parser.add_argument("--page", type=int, default=5000, help="catch-up page size")
+    parser.add_argument("--requests", type=int, default=200, help="counts requests per case")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--no-receipts", dest="receipts", action="store_false",
+                        help="leave out the receipt stored with every record event")
+    parser.add_argument("--no-postgres", dest="postgres", action="store_false")
+    parser.add_argument("--sqlite", action="store_true", help="also run on a SQLite file")
+    parser.add_argument("--sqlite-dir", help="where the SQLite file goes (default: a temp dir)")
+    parser.add_argument("--pg-url", default=PG_URL)
+    parser.add_argument("--skip-catch-up", action="store_true")
+    parser.add_argument("--skip-rebuild", action="store_true")
+    args = parser.parse_args(argv)
+    args.events = max(1, min(args.events, 5_000_000))
+    results = []
+    if args.postgres:
+        schema = f"bench_proj_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(args.pg_url, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            results.append(run("postgres", Settings(database_url=args.pg_url,
+                                                    database_schema=schema), args))
+        finally:
+            with psycopg.connect(args.pg_url, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    if args.sqlite:
+        with tempfile.TemporaryDirectory(dir=args.sqlite_dir) as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.db'}"
+            results.append(run("sqlite", Settings(database_url=url), args))
+    for result in results:
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
