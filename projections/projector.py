@@ -267,6 +267,10 @@ class Projector:
               known: dt.datetime, changes: PageChanges,
               deltas: dict[tuple[str, str, int], int]) -> tuple[list[list], int]:
         """Close the rows that no longer hold, open the new ones, and record the deltas."""
+        if len(rows) == len(intervals) and all(
+                row[1] == iv[0] and row[2] == iv[1] and row[3] == iv[2] and row[4] == iv[3]
+                for row, iv in zip(rows, intervals)):
+            return rows, next_seq  # nothing changed (the common case for holders)
         wanted: dict[tuple, int] = {}
         for interval in intervals:
             wanted[interval] = wanted.get(interval, 0) + 1

@@ -234,11 +234,13 @@ def holder_intervals(rule: Rule, facts: list[Fact], ancestors_of) -> list[Interv
         tenant, start, end, year = facts[0]
         metric = rule.metric(year)
         return [(code, metric, start, end) for code in ancestors_of(tenant)]
-    tenant = facts[0][0] if facts else None
+    if not facts:
+        return []
+    tenant = facts[0][0]
     if all(fact[0] == tenant for fact in facts):  # one tenant: the same pieces everywhere
         pieces = [(rule.metric(year), start, end) for start, end, year in _pieces(facts)]
         return [(code, metric, start, end) for code in ancestors_of(tenant)
-                for metric, start, end in pieces] if facts else []
+                for metric, start, end in pieces]
     by_ancestor: dict[str, list[Fact]] = {}
     for fact in facts:
         for code in ancestors_of(fact[0]):
@@ -250,9 +252,24 @@ def holder_intervals(rule: Rule, facts: list[Fact], ancestors_of) -> list[Interv
     return intervals
 
 
+def _start(fact: Fact) -> int:
+    return fact[1]
+
+
 def _pieces(group: list[Fact]) -> list[tuple[int, int | None, int | None]]:
     """Sweep the facts' boundaries: the stretches where at least one fact holds, each with
     the earliest first-reach year among the facts holding then (None when none has one)."""
+    year = group[0][3]
+    if all(fact[3] == year for fact in group):  # one year (or none): a plain union
+        pieces: list[tuple[int, int | None, int | None]] = []
+        for _, start, end, _ in sorted(group, key=_start):
+            if pieces and (pieces[-1][1] is None or pieces[-1][1] >= start):
+                last_end = pieces[-1][1]
+                if last_end is not None and (end is None or end > last_end):
+                    pieces[-1] = (pieces[-1][0], end, year)
+            else:
+                pieces.append((start, end, year))
+        return pieces
     boundaries: dict[int, list[tuple[int, int | None]]] = {}
     for _, start, end, year in group:
         boundaries.setdefault(start, []).append((1, year))
