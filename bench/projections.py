@@ -98,21 +98,46 @@ def table_sizes(svc: Services, settings: Settings) -> dict:
     return sizes
 
 
+def record_events(svc: Services) -> int:
+    """How many record events the log holds (receipts and registry events left out)."""
+    from projections.projector import TOPIC_LIST
+
+    recorder = svc.log.recorder
+    count, after = 0, 0
+    while True:
+        page = recorder.select_notifications(start=after, limit=50_000, topics=TOPIC_LIST,
+                                             inclusive_of_start=False)
+        if not page:
+            return count
+        count += len(page)
+        after = page[-1].id
+
+
 def run(backend: str, settings: Settings, args) -> dict:
     svc = Services.open(settings, create_tables=True)
     try:
-        svc.directory.register_tenants(seed.tenants())
-        counties = counties_of(svc.directory.tree())
-        say(f"[{backend}] loading {args.events} record events"
-            f"{' + receipts' if args.receipts else ''} ...")
-        started = time.perf_counter()
-        stored = load(svc.log, counties, args.events, receipts=args.receipts,
-                      progress=lambda n: n % 200_000 < 1000 and say(f"  {n} stored"))
-        load_s = time.perf_counter() - started
-        say(f"[{backend}] loaded {stored} events in {load_s:.0f}s")
+        load_s = None
+        if svc.log.max_position() > 1000:  # a kept schema: reuse its events
+            stored = svc.log.max_position()
+            say(f"[{backend}] reusing the {stored} stored events; emptying the read models")
+            model = read_model(live_generation(svc.engine))
+            model.metadata.drop_all(svc.writer_engine())
+            model.metadata.create_all(svc.writer_engine())
+        else:
+            svc.directory.register_tenants(seed.tenants())
+            counties = counties_of(svc.directory.tree())
+            say(f"[{backend}] loading {args.events} record events"
+                f"{' + receipts' if args.receipts else ''} ...")
+            started = time.perf_counter()
+            stored = load(svc.log, counties, args.events, receipts=args.receipts,
+                          progress=lambda n: n % 200_000 < 1000 and say(f"  {n} stored"))
+            load_s = round(time.perf_counter() - started, 1)
+            say(f"[{backend}] loaded {stored} events in {load_s:.0f}s")
         head = svc.log.max_position()
         result = {"backend": backend, "record_events": args.events, "stored_events": stored,
-                  "receipts": args.receipts, "page": args.page, "load_s": round(load_s, 1)}
+                  "receipts": args.receipts, "page": args.page, "load_s": load_s}
+        events = record_events(svc)
+        result["record_events"] = events
         if not args.skip_catch_up:
             projector = svc.projector()
             started, cpu = time.perf_counter(), time.process_time()
@@ -121,10 +146,10 @@ def run(backend: str, settings: Settings, args) -> dict:
             result["catch_up_cpu_s"] = round(time.process_time() - cpu, 1)
             assert projector.position() == head
             result["catch_up_s"] = round(took, 1)
-            result["catch_up_events_per_s"] = round(args.events / took)
+            result["catch_up_events_per_s"] = round(events / took)
             result["catch_up_positions_per_s"] = round(head / took)
             say(f"[{backend}] catch-up {took:.1f}s ({result['catch_up_cpu_s']}s CPU in this "
-                f"process): {args.events / took:,.0f} record events/s "
+                f"process): {events / took:,.0f} record events/s "
                 f"({head / took:,.0f} positions/s)")
         if not args.skip_rebuild:
             started, cpu = time.perf_counter(), time.process_time()
@@ -132,9 +157,9 @@ def run(backend: str, settings: Settings, args) -> dict:
             took = time.perf_counter() - started
             result["rebuild_cpu_s"] = round(time.process_time() - cpu, 1)
             result["rebuild_s"] = round(took, 1)
-            result["rebuild_events_per_s"] = round(args.events / took)
+            result["rebuild_events_per_s"] = round(events / took)
             say(f"[{backend}] rebuild {took:.1f}s ({result['rebuild_cpu_s']}s CPU in this "
-                f"process): {args.events / took:,.0f} record events/s")
+                f"process): {events / took:,.0f} record events/s")
         result["counts"] = measure_counts(settings, svc, args.requests, args.warmup)
         for name, value in result["counts"].items():
             say(f"[{backend}] counts {name}: p50 {value['p50_ms']} ms, p95 {value['p95_ms']} ms")
@@ -164,21 +189,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sqlite", action="store_true", help="also run on a SQLite file")
     parser.add_argument("--sqlite-dir", help="where the SQLite file goes (default: a temp dir)")
     parser.add_argument("--pg-url", default=PG_URL)
+    parser.add_argument("--pg-schema", help="scratch schema (default: a new random name); "
+                        "events already stored there are reused instead of loaded")
+    parser.add_argument("--pg-keep", action="store_true",
+                        help="keep the scratch schema (to rerun with --pg-schema)")
     parser.add_argument("--skip-catch-up", action="store_true")
     parser.add_argument("--skip-rebuild", action="store_true")
     args = parser.parse_args(argv)
     args.events = max(1, min(args.events, 5_000_000))
     results = []
     if args.postgres:
-        schema = f"bench_proj_{uuid.uuid4().hex[:8]}"
+        schema = args.pg_schema or f"bench_proj_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(args.pg_url, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         try:
             results.append(run("postgres", Settings(database_url=args.pg_url,
                                                     database_schema=schema), args))
         finally:
-            with psycopg.connect(args.pg_url, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            if not args.pg_keep:
+                with psycopg.connect(args.pg_url, autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     if args.sqlite:
         with tempfile.TemporaryDirectory(dir=args.sqlite_dir) as folder:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"

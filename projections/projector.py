@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 from eventsourcing.utils import get_topic
@@ -27,7 +28,7 @@ from sqlalchemy import Engine, select, update
 from events import RECORD_EVENT_CLASSES
 from events.store import EventLog
 from projections.families import ITEM_KIND, Family, FamilySet
-from projections.sqlwrite import PageWriter, page_writer
+from projections.sqlwrite import PageRows, PageWriter, page_writer
 from projections.state import HOLDER_FIELD, RecordState, utc_naive
 from projections.tables import ReadModel, live_generation, read_model
 from projections.timeline import Rule, holder_intervals, record_intervals, unit_facts
@@ -157,14 +158,18 @@ class Projector:
         end, events = read
         memory = self._memory_at(start)
         try:
-            changes = PageChanges()
-            self._fold(events, memory, changes)
-            self._write(start, end, len(events), changes)
+            self._write(start, end, len(events), self._page_rows(events, memory))
         except BaseException:
             self._memory = None  # its states may hold changes that were not written
             raise
         memory.position = end
         return end - start
+
+    def _page_rows(self, events: list[tuple[int, Any]], memory: Memory) -> PageRows:
+        changes = PageChanges()
+        self._fold(events, memory, changes)
+        return self._writer(self.engine.dialect.name).page_rows(
+            changes, self.series_deltas(changes))
 
     def _read(self, start: int, limit: int) -> tuple[int, list[tuple[int, Any]]] | None:
         """The record events of the next page and the position the page reaches."""
@@ -365,10 +370,10 @@ class Projector:
 
     # Writing -----------------------------------------------------------------------------
 
-    def _write(self, start: int, end: int, event_count: int, changes: PageChanges) -> None:
+    def _write(self, start: int, end: int, event_count: int, rows: PageRows) -> None:
         with self.engine.begin() as conn:
             self._advance(conn, start, end, event_count)
-            self._writer(conn.dialect.name).write(conn, changes, self.series_deltas(changes))
+            self._writer(conn.dialect.name).write(conn, rows)
 
     def _advance(self, conn, start: int, end: int, event_count: int) -> None:
         tracking = self.model.tracking
@@ -400,15 +405,20 @@ class Projector:
         changes = PageChanges()
         count = 0
         try:
-            while (read := self._read(position, limit)) is not None:
-                end, events = read
-                self._fold(events, memory, changes)
-                count += len(events)
-                if progress:
-                    progress(end - position)
-                position = end
-                if changes.closed_inserts >= flush_rows:
-                    self._bulk_write(intervals=changes.take_closed_inserts())
+            with ThreadPoolExecutor(1, thread_name_prefix="projector-writer") as writer:
+                flushes = []
+                while (read := self._read(position, limit)) is not None:
+                    end, events = read
+                    self._fold(events, memory, changes)
+                    count += len(events)
+                    if progress:
+                        progress(end - position)
+                    position = end
+                    if changes.closed_inserts >= flush_rows:  # final rows, written meanwhile
+                        flushes.append(writer.submit(
+                            self._bulk_write, intervals=changes.take_closed_inserts()))
+                for flush in flushes:
+                    flush.result()
             self._bulk_write(
                 start=start, end=position, count=count, states=memory.states.values(),
                 holders=memory.holders.values(), intervals=list(changes.inserts.values()),
@@ -429,18 +439,43 @@ class Projector:
 
     def catch_up(self, limit: int = 2000, until: int | None = None,
                  progress: Callable[[int], None] | None = None) -> int:
-        """Apply pages until the log is exhausted (or `until` is reached); return how many
-        positions were applied."""
+        """Apply pages until the log is exhausted (or `until` is reached, or the live
+        generation changes); return how many positions were applied.
+
+        A second thread writes each page while the next one is read and folded: the
+        database works while Python does. Pages still commit one after another, each with
+        its tracking position (the next page's compare-and-set needs the previous commit),
+        and a failed page stops the run and drops the memory, so nothing after it is kept."""
+        self._follow()
+        position = self.position()
+        memory = self._memory_at(position)
         total = 0
-        while True:
-            if until is not None and self.position() >= until:
-                return total
-            done = self.process_page(limit)
-            if not done:
-                return total
-            total += done
-            if progress:
-                progress(done)
+        with ThreadPoolExecutor(1, thread_name_prefix="projector-writer") as writer:
+            pending: Future | None = None
+            try:
+                while until is None or position < until:
+                    if (self.generation is None
+                            and live_generation(self.engine) != self.model.generation):
+                        break  # a rebuild switched the readers; follow it on the next call
+                    read = self._read(position, limit)
+                    if read is None:
+                        break
+                    end, events = read
+                    rows = self._page_rows(events, memory)
+                    if pending is not None:
+                        pending.result()
+                    pending = writer.submit(self._write, position, end, len(events), rows)
+                    total += end - position
+                    if progress:
+                        progress(end - position)
+                    position = end
+                if pending is not None:
+                    pending.result()
+            except BaseException:
+                self._memory = None
+                raise
+        memory.position = position
+        return total
 
 
 __all__ = ["ConcurrentProjector", "Family", "Projector", "RECORD_TOPICS"]

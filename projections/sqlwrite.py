@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -89,21 +90,27 @@ class PageWriter:
                  stamp(known_to))
                 for owner, seq, tenant, metric, start, end, known_from, known_to in rows]
 
-    def write(self, conn: Connection, changes, deltas: dict[tuple[str, str, int], int]) -> None:
-        """Write one page's changes on top of what the tables hold."""
-        if changes.records:
-            self.upsert_records(conn, self.record_rows(changes.records.values()))
-        if changes.holders:
-            self.upsert_holders(conn, self.holder_rows(changes.holders.values()))
-        if changes.inserts:
-            self.insert_intervals(conn, self.interval_rows(changes.inserts.values()))
-        if changes.closes:
-            self.close_intervals(conn, [(self.stamp(known), owner, seq)
-                                        for known, owner, seq in changes.closes])
-        rows = series_rows(deltas)
-        if rows:
-            self.upsert_series(conn, rows)
+    def page_rows(self, changes, deltas: dict[tuple[str, str, int], int]) -> "PageRows":
+        """One page's changes as rows (taken before the next page changes the states)."""
+        return PageRows(
+            records=self.record_rows(changes.records.values()),
+            holders=self.holder_rows(changes.holders.values()),
+            inserts=self.interval_rows(changes.inserts.values()),
+            closes=[(self.stamp(known), owner, seq) for known, owner, seq in changes.closes],
+            series=series_rows(deltas))
 
+    def write(self, conn: Connection, rows: "PageRows") -> None:
+        """Write one page's rows on top of what the tables hold."""
+        if rows.records:
+            self.upsert_records(conn, rows.records)
+        if rows.holders:
+            self.upsert_holders(conn, rows.holders)
+        if rows.inserts:
+            self.insert_intervals(conn, rows.inserts)
+        if rows.closes:
+            self.close_intervals(conn, rows.closes)
+        if rows.series:
+            self.upsert_series(conn, rows.series)
 
     def bulk_insert(self, conn: Connection, states, holders, intervals,
                     deltas: dict[tuple[str, str, int], int]) -> None:
@@ -120,6 +127,17 @@ class PageWriter:
         rows = series_rows(deltas)
         if rows:
             self.insert_rows(conn, self.model.series.name, SERIES_COLUMNS, rows)
+
+
+@dataclass
+class PageRows:
+    """The rows one page writes, per table."""
+
+    records: list[tuple]
+    holders: list[tuple]
+    inserts: list[tuple]
+    closes: list[tuple]
+    series: list[tuple]
 
 
 def series_rows(deltas: dict[tuple[str, str, int], int]) -> list[tuple]:
