@@ -461,6 +461,11 @@ class Projector:
                     if read is None:
                         break
                     end, events = read
+                    if len(memory.states) > self.memory_records:
+                        if pending is not None:  # a fresh memory reads the tables back:
+                            pending.result()     # the previous page must be in them
+                            pending = None
+                        memory = self._memory = Memory(self.model.generation, position)
                     rows = self._page_rows(events, memory)
                     if pending is not None:
                         pending.result()
