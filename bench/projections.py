@@ -27,11 +27,13 @@ import uuid
 from pathlib import Path
 
 import psycopg
+from eventsourcing.utils import get_topic
 
 from api import create_app
 from api.services import Services
 from api.settings import Settings
 from bench.dataset import load
+from events import RECORD_EVENT_CLASSES
 from projections.runner import rebuild
 from projections.tables import live_generation, read_model
 from tenants import seed
@@ -100,12 +102,11 @@ def table_sizes(svc: Services, settings: Settings) -> dict:
 
 def record_events(svc: Services) -> int:
     """How many record events the log holds (receipts and registry events left out)."""
-    from projections.projector import TOPIC_LIST
-
+    topics = sorted(get_topic(cls) for cls in RECORD_EVENT_CLASSES)
     recorder = svc.log.recorder
     count, after = 0, 0
     while True:
-        page = recorder.select_notifications(start=after, limit=50_000, topics=TOPIC_LIST,
+        page = recorder.select_notifications(start=after, limit=50_000, topics=topics,
                                              inclusive_of_start=False)
         if not page:
             return count

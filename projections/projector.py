@@ -18,8 +18,10 @@ read models back; otherwise the records and holders a page touches are loaded on
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from eventsourcing.utils import get_topic
@@ -38,6 +40,23 @@ TOPIC_LIST = sorted(RECORD_TOPICS)
 TRACKING_NAME = "counts"
 CHUNK = 500
 MEMORY_RECORDS = 2_000_000  # beyond this many records the mirror is dropped and restarted
+
+
+@contextmanager
+def cyclic_gc_paused():
+    """Pause the cyclic garbage collector during a long run of pages.
+
+    Folding allocates millions of objects that live on in the memory, and its full passes
+    over them cost a third of a rebuild's CPU; the fold makes almost no reference cycles
+    (about 300 collectable objects per 100,000 events, measured), and reference counting
+    still frees everything else. The collector is restored afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class ConcurrentProjector(Exception):
@@ -405,24 +424,26 @@ class Projector:
         changes = PageChanges()
         count = 0
         try:
-            with ThreadPoolExecutor(1, thread_name_prefix="projector-writer") as writer:
-                flushes = []
-                while (read := self._read(position, limit)) is not None:
-                    end, events = read
-                    self._fold(events, memory, changes)
-                    count += len(events)
-                    if progress:
-                        progress(end - position)
-                    position = end
-                    if changes.closed_inserts >= flush_rows:  # final rows, written meanwhile
-                        flushes.append(writer.submit(
-                            self._bulk_write, intervals=changes.take_closed_inserts()))
-                for flush in flushes:
-                    flush.result()
-            self._bulk_write(
-                start=start, end=position, count=count, states=memory.states.values(),
-                holders=memory.holders.values(), intervals=list(changes.inserts.values()),
-                deltas=self.series_deltas(changes))
+            with cyclic_gc_paused():
+                with ThreadPoolExecutor(1, thread_name_prefix="projector-writer") as writer:
+                    flushes = []
+                    while (read := self._read(position, limit)) is not None:
+                        end, events = read
+                        self._fold(events, memory, changes)
+                        count += len(events)
+                        if progress:
+                            progress(end - position)
+                        position = end
+                        if changes.closed_inserts >= flush_rows:  # final: written meanwhile
+                            flushes.append(writer.submit(
+                                self._bulk_write, intervals=changes.take_closed_inserts()))
+                    for flush in flushes:
+                        flush.result()
+                self._bulk_write(
+                    start=start, end=position, count=count, states=memory.states.values(),
+                    holders=memory.holders.values(),
+                    intervals=list(changes.inserts.values()),
+                    deltas=self.series_deltas(changes))
         except BaseException:
             self._memory = None
             raise
@@ -450,7 +471,8 @@ class Projector:
         position = self.position()
         memory = self._memory_at(position)
         total = 0
-        with ThreadPoolExecutor(1, thread_name_prefix="projector-writer") as writer:
+        with cyclic_gc_paused(), ThreadPoolExecutor(
+                1, thread_name_prefix="projector-writer") as writer:
             pending: Future | None = None
             try:
                 while until is None or position < until:

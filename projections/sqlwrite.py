@@ -1,10 +1,12 @@
-"""Bulk writes of a page of projector changes.
+"""Bulk writes of a page of projector changes, or of a whole bulk-loaded generation.
 
 SQLAlchemy's per-row parameter handling cost more than the database work here, so the
 projector writes with the drivers directly, from the same Table definitions:
-SQLite gets `executemany`; PostgreSQL gets binary COPY into temporary tables followed by
-one set-based INSERT ... ON CONFLICT / UPDATE ... FROM per table (all in the page's
-transaction). Values are adapted the way SQLAlchemy stores them.
+SQLite gets `executemany`; PostgreSQL gets COPY into temporary tables followed by one
+set-based INSERT ... ON CONFLICT / UPDATE ... FROM per table (all in the page's
+transaction), or COPY straight into the tables of a generation being bulk-loaded. Values
+are sent as text, formatted the way SQLAlchemy stores them on SQLite (PostgreSQL parses
+them on the server, which is cheaper than adapting date objects in Python).
 """
 
 from __future__ import annotations
@@ -23,17 +25,19 @@ from projections.tables import ReadModel
 INTERVAL_COLUMNS = ["owner", "seq", "tenant", "metric", "valid_from", "valid_to",
                     "known_from", "known_to"]
 SERIES_COLUMNS = ["tenant", "metric", "year", "total", "days"]
+HOLDER_COLUMNS = ["owner", "rows", "next_seq"]
+
 
 @lru_cache(maxsize=65536)
 def year_and_day(ordinal: int) -> tuple[int, str]:
     """(year, day of the year as the JSON key) of a date ordinal."""
     date = dt.date.fromordinal(ordinal)
     return date.year, str(date.timetuple().tm_yday)
-HOLDER_COLUMNS = ["owner", "rows", "next_seq"]
 
 
 @lru_cache(maxsize=65536)
 def iso_day(ordinal: int) -> str:
+    """The ISO text of a date ordinal."""
     return dt.date.fromordinal(ordinal).isoformat()
 
 
@@ -42,7 +46,7 @@ def page_writer(model: ReadModel, dialect: str) -> "PageWriter":
 
 
 class PageWriter:
-    """Turns PageChanges into rows; subclasses send them."""
+    """Turns projector changes into rows; subclasses send them."""
 
     def __init__(self, model: ReadModel) -> None:
         self.model = model
