@@ -412,10 +412,11 @@ class Projector:
     def bulk_load(self, limit: int = 20000, progress: Callable[[int], None] | None = None,
                   flush_rows: int = 500_000) -> int:
         """Fill this projector's empty generation from the whole log: everything is kept in
-        memory and each table written once (rows already closed on the way), then the
-        tracking position of the last page, exactly. Nothing is written per page, so a crash
-        leaves a half-filled generation that only a fresh rebuild may use. Returns the
-        position reached."""
+        memory and each table written once (rows already closed on the way; on PostgreSQL the
+        intervals in a second connection beside the other tables), then, once all of it is
+        committed, the tracking position of the last page, exactly. A crash leaves a
+        generation that is not live and that the next rebuild drops and refills. Returns
+        the position reached."""
         self._follow()
         start = position = self.position()
         if start != 0:
@@ -426,7 +427,7 @@ class Projector:
         try:
             with cyclic_gc_paused():
                 with ThreadPoolExecutor(1, thread_name_prefix="projector-writer") as writer:
-                    flushes = []
+                    writes = []
                     while (read := self._read(position, limit)) is not None:
                         end, events = read
                         self._fold(events, memory, changes)
@@ -435,15 +436,19 @@ class Projector:
                             progress(end - position)
                         position = end
                         if changes.closed_inserts >= flush_rows:  # final: written meanwhile
-                            flushes.append(writer.submit(
+                            writes.append(writer.submit(
                                 self._bulk_write, intervals=changes.take_closed_inserts()))
-                    for flush in flushes:
-                        flush.result()
-                self._bulk_write(
-                    start=start, end=position, count=count, states=memory.states.values(),
-                    holders=memory.holders.values(),
-                    intervals=list(changes.inserts.values()),
-                    deltas=self.series_deltas(changes))
+                    final = {"states": memory.states.values(),
+                             "holders": memory.holders.values(),
+                             "intervals": list(changes.inserts.values()),
+                             "deltas": self.series_deltas(changes)}
+                    if self.engine.dialect.name != "sqlite":  # one writer at a time there
+                        writes.append(writer.submit(self._bulk_write,
+                                                    intervals=final.pop("intervals")))
+                    self._bulk_write(**final)
+                    for write in writes:
+                        write.result()
+                self._bulk_write(start=start, end=position, count=count)  # the tracking last
         except BaseException:
             self._memory = None
             raise

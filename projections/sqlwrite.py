@@ -128,7 +128,7 @@ class PageWriter:
         if intervals:
             self.insert_rows(conn, self.model.intervals.name, INTERVAL_COLUMNS,
                              self.interval_rows(intervals))
-        rows = series_rows(deltas)
+        rows = sorted(series_rows(deltas))  # a tenant's rows together: fewer pages to read
         if rows:
             self.insert_rows(conn, self.model.series.name, SERIES_COLUMNS, rows)
 
