@@ -100,6 +100,11 @@ def table_sizes(svc: Services, settings: Settings) -> dict:
     return sizes
 
 
+def max_rss_mb() -> int:
+    """The most memory this process has held so far (MB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def record_events(svc: Services) -> int:
     """How many record events the log holds (receipts and registry events left out)."""
     topics = sorted(get_topic(cls) for cls in RECORD_EVENT_CLASSES)
@@ -135,8 +140,10 @@ def run(backend: str, settings: Settings, args) -> dict:
             load_s = round(time.perf_counter() - started, 1)
             say(f"[{backend}] loaded {stored} events in {load_s:.0f}s")
         head = svc.log.max_position()
+        rss_loaded = max_rss_mb()
         result = {"backend": backend, "record_events": args.events, "stored_events": stored,
-                  "receipts": args.receipts, "page": args.page, "load_s": load_s}
+                  "receipts": args.receipts, "page": args.page, "load_s": load_s,
+                  "max_rss_mb_after_load": rss_loaded}
         events = record_events(svc)
         result["record_events"] = events
         if not args.skip_catch_up:
@@ -148,6 +155,8 @@ def run(backend: str, settings: Settings, args) -> dict:
             assert projector.position() == head
             result["catch_up_s"] = round(took, 1)
             result["catch_up_events_per_s"] = round(events / took)
+            del projector  # and its memory, before the rebuild builds its own
+            result["max_rss_mb_after_catch_up"] = max_rss_mb()
             result["catch_up_positions_per_s"] = round(head / took)
             say(f"[{backend}] catch-up {took:.1f}s ({result['catch_up_cpu_s']}s CPU in this "
                 f"process): {events / took:,.0f} record events/s "
@@ -157,6 +166,7 @@ def run(backend: str, settings: Settings, args) -> dict:
             rebuild(svc.log, svc.writer_engine(), svc.lineage, svc.families, grace_seconds=0)
             took = time.perf_counter() - started
             result["rebuild_cpu_s"] = round(time.process_time() - cpu, 1)
+            result["max_rss_mb_after_rebuild"] = max_rss_mb()
             result["rebuild_s"] = round(took, 1)
             result["rebuild_events_per_s"] = round(events / took)
             say(f"[{backend}] rebuild {took:.1f}s ({result['rebuild_cpu_s']}s CPU in this "
@@ -164,10 +174,15 @@ def run(backend: str, settings: Settings, args) -> dict:
         result["counts"] = measure_counts(settings, svc, args.requests, args.warmup)
         for name, value in result["counts"].items():
             say(f"[{backend}] counts {name}: p50 {value['p50_ms']} ms, p95 {value['p95_ms']} ms")
-        result["max_rss_mb"] = round(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        result["max_rss_mb"] = max_rss_mb()
         result["load_average"] = [round(x, 1) for x in os.getloadavg()]
         result["tables"] = table_sizes(svc, settings)
+        if not settings.is_postgres:
+            path = Path(settings.database_url.split(":///", 1)[1])
+            result["sqlite_file_mb"] = round(sum(
+                p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20, 1)
+            say(f"[{backend}] SQLite file (events and read models): "
+                f"{result['sqlite_file_mb']} MB")
         for name, value in result["tables"].items():
             say(f"[{backend}] {name}: {value['rows']} rows, {value['mb']} MB")
         say(f"[{backend}] bench process max RSS {result['max_rss_mb']} MB; load average "
