@@ -39,7 +39,7 @@ RECORD_TOPICS = frozenset(get_topic(cls) for cls in RECORD_EVENT_CLASSES)
 TOPIC_LIST = sorted(RECORD_TOPICS)
 TRACKING_NAME = "counts"
 CHUNK = 500
-MEMORY_RECORDS = 2_000_000  # beyond this many records the mirror is dropped and restarted
+MEMORY_RECORDS = 1_000_000  # beyond this many records the memory is dropped (~2.3 GB per 500k)
 
 
 @contextmanager
