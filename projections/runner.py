@@ -24,6 +24,7 @@ from projections.tables import (
     generation_table,
     live_generation,
     read_model,
+    secondary_indexes,
 )
 
 log = logging.getLogger("registry.projector")
@@ -156,14 +157,27 @@ def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
             families: FamilySet, progress: Callable[[int], None] | None = None,
             grace_seconds: float = 2.0) -> int:
     """Replay the whole log into a fresh generation, switch readers to it in one
-    transaction, then drop the old generation. Returns the new generation."""
+    transaction, then drop the old generation. Returns the new generation.
+
+    The new generation is bulk-loaded (everything in memory, each table written once, the
+    secondary indexes created afterwards); events stored meanwhile are then applied page by
+    page as usual. A crash before the switch leaves an unused generation that the next
+    rebuild drops and refills. The tables are ordinary (logged) tables throughout."""
     current = live_generation(engine)
     new = current + 1
     model = read_model(new)
     model.metadata.drop_all(engine)
     model.metadata.create_all(engine)
+    indexes = secondary_indexes(model)
+    with engine.begin() as conn:
+        for index in indexes:
+            index.drop(conn)
     projector = Projector(log_, engine, lineage, families, generation=new)
     projector.ensure_tracking()
+    projector.bulk_load(progress=progress)
+    with engine.begin() as conn:
+        for index in indexes:
+            index.create(conn)
     while projector.catch_up(limit=5000, progress=progress):
         pass
     with engine.begin() as conn:

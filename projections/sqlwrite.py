@@ -1,10 +1,12 @@
-"""Bulk writes of a page of projector changes.
+"""Bulk writes of a page of projector changes, or of a whole bulk-loaded generation.
 
 SQLAlchemy's per-row parameter handling cost more than the database work here, so the
 projector writes with the drivers directly, from the same Table definitions:
-SQLite gets `executemany`; PostgreSQL gets binary COPY into temporary tables followed by
-one set-based INSERT ... ON CONFLICT / UPDATE ... FROM per table (all in the page's
-transaction). Values are adapted the way SQLAlchemy stores them.
+SQLite gets `executemany`; PostgreSQL gets COPY into temporary tables followed by one
+set-based INSERT ... ON CONFLICT / UPDATE ... FROM per table (all in the page's
+transaction), or COPY straight into the tables of a generation being bulk-loaded. Values
+are sent as text, formatted the way SQLAlchemy stores them on SQLite (PostgreSQL parses
+them on the server, which is cheaper than adapting date objects in Python).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -22,13 +25,20 @@ from projections.tables import ReadModel
 INTERVAL_COLUMNS = ["owner", "seq", "tenant", "metric", "valid_from", "valid_to",
                     "known_from", "known_to"]
 SERIES_COLUMNS = ["tenant", "metric", "year", "total", "days"]
+HOLDER_COLUMNS = ["owner", "rows", "next_seq"]
+
 
 @lru_cache(maxsize=65536)
 def year_and_day(ordinal: int) -> tuple[int, str]:
     """(year, day of the year as the JSON key) of a date ordinal."""
     date = dt.date.fromordinal(ordinal)
     return date.year, str(date.timetuple().tm_yday)
-HOLDER_COLUMNS = ["owner", "rows", "next_seq"]
+
+
+@lru_cache(maxsize=65536)
+def iso_day(ordinal: int) -> str:
+    """The ISO text of a date ordinal."""
+    return dt.date.fromordinal(ordinal).isoformat()
 
 
 def page_writer(model: ReadModel, dialect: str) -> "PageWriter":
@@ -36,70 +46,122 @@ def page_writer(model: ReadModel, dialect: str) -> "PageWriter":
 
 
 class PageWriter:
-    """Turns PageChanges into rows; subclasses send them."""
-
-    text_dates = False
+    """Turns projector changes into rows; subclasses send them."""
 
     def __init__(self, model: ReadModel) -> None:
         self.model = model
+        self._stamps: dict[dt.datetime, str] = {}
         self.record_columns = [c.name for c in model.records.c]
 
     def day(self, ordinal: int | None) -> Any:
-        if ordinal is None:
-            return None
-        value = dt.date.fromordinal(ordinal)
-        return value.isoformat() if self.text_dates else value
+        return None if ordinal is None else iso_day(ordinal)
 
     def date(self, value: dt.date | None) -> Any:
-        return value.isoformat() if self.text_dates and value is not None else value
+        return None if value is None else value.isoformat()
 
     def stamp(self, value: dt.datetime | None) -> Any:
-        if value is None or not self.text_dates:
-            return value
-        return value.isoformat(" ", "microseconds")
+        """Timestamps as text: both drivers send text faster than datetime objects, and the
+        rows of one event share one timestamp."""
+        if value is None:
+            return None
+        text = self._stamps.get(value)
+        if text is None:
+            if len(self._stamps) > 100_000:
+                self._stamps.clear()
+            text = self._stamps[value] = value.isoformat(" ", "microseconds")
+        return text
 
-    def write(self, conn: Connection, changes) -> None:
-        if changes.records:
-            rows = []
-            for state in changes.records.values():
-                row = state.to_row()
-                for name in ("valid_until", "created_on", "last_occurred_on"):
-                    row[name] = self.date(row[name])
-                for name in ("recorded_at", "updated_at"):
-                    row[name] = self.stamp(row[name])
-                row["timeline"] = json.dumps(row["timeline"], ensure_ascii=False)
-                row["rows"] = json.dumps(row["rows"])
-                rows.append(tuple(row[c] for c in self.record_columns))
-            self.upsert_records(conn, rows)
-        if changes.holders:
-            self.upsert_holders(conn, [(h["owner"], json.dumps(h["rows"]), h["next_seq"])
-                                       for h in changes.holders.values()])
-        if changes.inserts:
-            self.insert_intervals(conn, [
-                (owner, seq, tenant, metric, self.day(start), self.day(end), self.stamp(known),
-                 None) for owner, seq, tenant, metric, start, end, known in changes.inserts])
-        if changes.closes:
-            self.close_intervals(conn, [(self.stamp(known), owner, seq)
-                                        for known, owner, seq in changes.closes])
-        if changes.deltas:
-            self.merge_series(conn, changes.deltas)
+    def record_rows(self, states) -> list[tuple]:
+        rows = []
+        date, stamp, columns = self.date, self.stamp, self.record_columns
+        for state in states:
+            row = state.to_row()
+            for name in ("valid_until", "created_on", "last_occurred_on"):
+                row[name] = date(row[name])
+            for name in ("recorded_at", "updated_at"):
+                row[name] = stamp(row[name])
+            row["timeline"] = json.dumps(row["timeline"], ensure_ascii=False)
+            row["rows"] = json.dumps(row["rows"])
+            rows.append(tuple(row[c] for c in columns))
+        return rows
 
-    def merge_series(self, conn: Connection, deltas: dict[tuple[str, str, int], int]) -> None:
-        """Add the page's changes per day into the yearly rows they fall in (the database
-        adds them to the stored days, so nothing is read back)."""
-        by_year: dict[tuple[str, str, int], dict[str, int]] = defaultdict(dict)
-        for (tenant, metric, day), amount in deltas.items():
-            if amount:
-                year, doy = year_and_day(day)
-                days = by_year[(tenant, metric, year)]
-                days[doy] = days.get(doy, 0) + amount
-        rows = [(*key, sum(days.values()), json.dumps(days)) for key, days in by_year.items()]
+    def holder_rows(self, holders) -> list[tuple]:
+        return [(h.owner, json.dumps(h.rows), h.next_seq) for h in holders]
+
+    def interval_rows(self, rows) -> list[tuple]:
+        day, stamp = self.day, self.stamp
+        return [(owner, seq, tenant, metric, day(start), day(end), stamp(known_from),
+                 stamp(known_to))
+                for owner, seq, tenant, metric, start, end, known_from, known_to in rows]
+
+    def page_rows(self, changes, deltas: dict[tuple[str, str, int], int]) -> "PageRows":
+        """One page's changes as rows (taken before the next page changes the states)."""
+        return PageRows(
+            records=self.record_rows(changes.records.values()),
+            holders=self.holder_rows(changes.holders.values()),
+            inserts=self.interval_rows(changes.inserts.values()),
+            closes=[(self.stamp(known), owner, seq) for known, owner, seq in changes.closes],
+            series=series_rows(deltas))
+
+    def write(self, conn: Connection, rows: "PageRows") -> None:
+        """Write one page's rows on top of what the tables hold."""
+        if rows.records:
+            self.upsert_records(conn, rows.records)
+        if rows.holders:
+            self.upsert_holders(conn, rows.holders)
+        if rows.inserts:
+            self.insert_intervals(conn, rows.inserts)
+        if rows.closes:
+            self.close_intervals(conn, rows.closes)
+        if rows.series:
+            self.upsert_series(conn, rows.series)
+
+    def bulk_insert(self, conn: Connection, states, holders, intervals,
+                    deltas: dict[tuple[str, str, int], int]) -> None:
+        """Insert rows into tables that do not hold them yet (a bulk rebuild)."""
+        if states:
+            self.insert_rows(conn, self.model.records.name, self.record_columns,
+                             self.record_rows(states))
+        if holders:
+            self.insert_rows(conn, self.model.holders.name, HOLDER_COLUMNS,
+                             self.holder_rows(holders))
+        if intervals:
+            self.insert_rows(conn, self.model.intervals.name, INTERVAL_COLUMNS,
+                             self.interval_rows(intervals))
+        rows = sorted(series_rows(deltas))  # a tenant's rows together: fewer pages to read
         if rows:
-            self.upsert_series(conn, rows)
+            self.insert_rows(conn, self.model.series.name, SERIES_COLUMNS, rows)
+
+
+@dataclass
+class PageRows:
+    """The rows one page writes, per table."""
+
+    records: list[tuple]
+    holders: list[tuple]
+    inserts: list[tuple]
+    closes: list[tuple]
+    series: list[tuple]
+
+
+def series_rows(deltas: dict[tuple[str, str, int], int]) -> list[tuple]:
+    """The changes per day grouped into the yearly rows they fall in:
+    (tenant, metric, year, total, days as JSON)."""
+    by_year: dict[tuple[str, str, int], dict[str, int]] = defaultdict(dict)
+    for (tenant, metric, day), amount in deltas.items():
+        if amount:
+            year, doy = year_and_day(day)
+            days = by_year[(tenant, metric, year)]
+            days[doy] = days.get(doy, 0) + amount
+    rows = []
+    for key, days in by_year.items():
+        days = {k: v for k, v in days.items() if v}
+        if days:
+            rows.append((*key, sum(days.values()), json.dumps(days)))
+    return rows
 
 
 class SqliteWriter(PageWriter):
-    text_dates = True
 
     def __init__(self, model: ReadModel) -> None:
         super().__init__(model)
@@ -116,6 +178,11 @@ class SqliteWriter(PageWriter):
             f"SELECT k, sum(v) AS v FROM (SELECT key AS k, value AS v FROM "
             f"json_each({m.series.name}.days) UNION ALL SELECT key, value FROM "
             f"json_each(excluded.days)) GROUP BY k HAVING sum(v) != 0))")
+
+    def insert_rows(self, conn, table: str, columns: list[str], rows) -> None:
+        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                             f"({', '.join(['?'] * len(columns))})",
+                             [_sqlite_row(r) for r in rows])
 
     def upsert_records(self, conn, rows):
         conn.exec_driver_sql(self._records, [_sqlite_row(r) for r in rows])
@@ -173,6 +240,9 @@ class PostgresWriter(PageWriter):
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+
+    def insert_rows(self, conn, table: str, columns: list[str], rows) -> None:
+        self._copy(conn, table, columns, rows)
 
     def _via_temp(self, conn, name: str, rows) -> None:
         temp, columns, shape = self._temps[name]

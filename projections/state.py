@@ -48,6 +48,8 @@ class RecordState:
     rows: list[list] = field(default_factory=list)  # [seq, tenant, metric, from, to]
     next_seq: int = 0
     is_new: bool = True
+    # The record's facts per holder family, derived from the timeline (not stored).
+    holder_facts: dict[str, tuple] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def new(cls, event: RecordEvent) -> "RecordState":
@@ -100,6 +102,7 @@ class RecordState:
             self.timeline.items[event.certificate_no] = [event.occurred_on.toordinal(), None]
         elif event.TYPE == "certification.international_withdrawn":
             self.timeline.items[event.certificate_no][1] = event.occurred_on.toordinal()
+        self.holder_facts = None
         timeline = self.timeline
         timeline.changed()
         timeline.holder, timeline.voided = self.holder_uscc, self.voided

@@ -126,6 +126,12 @@ def read_model(generation: int) -> ReadModel:
     return ReadModel(md, tracking, records, holders, intervals, series, generation)
 
 
+def secondary_indexes(model: ReadModel) -> list[Index]:
+    """The indexes beside the primary keys (a rebuild creates them after the bulk load)."""
+    return [index for table in model.tables() for index in sorted(table.indexes,
+                                                                  key=lambda i: i.name)]
+
+
 def live_generation(engine: Engine) -> int:
     """The generation readers and the projector use now (0 before `registry init`)."""
     with engine.connect() as conn:

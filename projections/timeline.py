@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable
 
 from projections.families import ITEM_HELD, ITEM_KIND, Family
@@ -33,13 +34,12 @@ class Step:
         return [self.on, self.status, self.tenant, self.valid_until, self.level, self.gi_type]
 
 
-@dataclass
-class Segment:
-    start: int
-    end: int | None
-    tenant: str
-    status: str
-    attributes: dict[str, Any]
+# A segment of a timeline: (start, end, tenant, status, attributes); tuples, because the
+# projector derives millions of them.
+Segment = tuple[int, int | None, str, str, dict[str, Any]]
+# A unit counting for a family on [start, end) in a tenant, first reached in `first_year`
+# (None for the `held` form).
+Fact = tuple[str, int, int | None, int | None]
 
 
 @dataclass
@@ -51,11 +51,11 @@ class Timeline:
     voided: bool = False
     steps: list[Step] = field(default_factory=list)
     items: dict[str, list] = field(default_factory=dict)  # cert no -> [issued, withdrawn|None]
-    _segments: list["Segment"] | None = field(default=None, repr=False, compare=False)
+    _units: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
 
     def changed(self) -> None:
         """Forget the derived segments after a mutation."""
-        self._segments = None
+        self._units.clear()
 
     def to_json(self) -> dict:
         return {"k": self.kind, "h": self.holder, "v": self.voided,
@@ -75,50 +75,62 @@ class Timeline:
 
     def segments(self) -> list[Segment]:
         """Consecutive date ranges with one state each (implicit expiry split out)."""
-        if self._segments is None:
-            self._segments = self._compute_segments()
-        return self._segments
+        found = self._units.get("")
+        if found is None:
+            found = self._units[""] = self._compute_segments()
+        return found
 
     def _compute_segments(self) -> list[Segment]:
         if self.voided:
             return []
-        result = []
-        for i, step in enumerate(self.steps):
-            end = self.steps[i + 1].on if i + 1 < len(self.steps) else None
+        result: list[Segment] = []
+        steps = self.steps
+        certification = self.kind == "certification"
+        last = len(steps) - 1
+        for i, step in enumerate(steps):
+            end = steps[i + 1].on if i < last else None
             attributes = {"level": step.level, "gi_type": step.gi_type}
-            expires = (step.valid_until + 1 if self.kind == "certification"
-                       and step.status in ("valid", "suspended") and step.valid_until is not None
-                       else None)
-            if expires is not None and expires < (end if end is not None else expires + 1):
-                if step.on < expires:
-                    result.append(Segment(step.on, expires, step.tenant, step.status, attributes))
-                result.append(Segment(max(expires, step.on), end, step.tenant, "expired",
-                                      attributes))
+            on, status, tenant = step.on, step.status, step.tenant
+            expires = (step.valid_until + 1 if certification and step.valid_until is not None
+                       and status in ("valid", "suspended") else None)
+            if expires is not None and (end is None or expires < end):
+                if on < expires:
+                    result.append((on, expires, tenant, status, attributes))
+                result.append((max(expires, on), end, tenant, "expired", attributes))
             else:
-                result.append(Segment(step.on, end, step.tenant, step.status, attributes))
-        return [s for s in result if s.end is None or s.start < s.end]
+                result.append((on, end, tenant, status, attributes))
+        return [s for s in result if s[1] is None or s[0] < s[1]]
 
     def units(self, kind: str) -> list[tuple[str, list[Segment]]]:
-        """The counted units of a family kind: the record itself, or its items."""
-        segments = self.segments()
+        """The counted units of a family kind: the record itself, or its items (cached
+        until the next mutation)."""
         if kind != ITEM_KIND:
-            return [("", segments)] if kind == self.kind else []
+            return [("", self.segments())] if kind == self.kind else []
+        found = self._units.get(kind)
+        if found is None:
+            found = self._units[kind] = self._item_units()
+        return found
+
+    def _item_units(self) -> list[tuple[str, list[Segment]]]:
         if self.kind != "certification":
             return []
+        segments = self.segments()
         units = []
         for number, (issued, withdrawn) in sorted(self.items.items()):
             item_segments = []
-            for s in segments:
-                held = ITEM_HELD if s.status in ("valid", "suspended") else "not_held"
-                for start, end, status in ((max(s.start, issued), _min_end(s.end, withdrawn),
-                                            held),
-                                           (max(s.start, withdrawn or 0), s.end, "withdrawn")):
-                    if status == "withdrawn" and withdrawn is None:
+            for start, end, tenant, status, attributes in segments:
+                held = ITEM_HELD if status in ("valid", "suspended") else "not_held"
+                # held (or not) while issued, then "withdrawn": an `ever` family keeps
+                # counting an item that reached it, a `held` one stops
+                pieces = [(max(start, issued), _min_end(end, withdrawn), held)]
+                if withdrawn is not None:
+                    pieces.append((max(start, withdrawn), end, "withdrawn"))
+                for piece_start, piece_end, piece_status in pieces:
+                    if piece_end is not None and piece_start >= piece_end:
                         continue
-                    if end is not None and start >= end:
-                        continue
-                    item_segments.append(Segment(start, end, s.tenant, status, s.attributes))
-            item_segments.sort(key=lambda seg: seg.start)
+                    item_segments.append((piece_start, piece_end, tenant, piece_status,
+                                          attributes))
+            item_segments.sort(key=lambda seg: seg[0])
             units.append((number, item_segments))
         return units
 
@@ -131,93 +143,164 @@ def _min_end(a: int | None, b: int | None) -> int | None:
     return min(a, b)
 
 
-@dataclass(frozen=True)
-class Fact:
-    """A unit counting for a family on [start, end) in a tenant, first reached in `year`."""
-
-    family: str
-    tenant: str
-    start: int
-    end: int | None
-    first_year: int | None
+@lru_cache(maxsize=None)
+def year_of(ordinal: int) -> int:
+    return dt.date.fromordinal(ordinal).year
 
 
-def family_facts(family: Family, segments: list[Segment]) -> list[Fact]:
-    """When one unit counts for a family, in which tenant, and since which first-reach year."""
+class Rule:
+    """A family compiled for the projector's hot loop (metric names cached by year)."""
+
+    __slots__ = ("family", "name", "kind", "held", "statuses", "where", "exclude",
+                 "by_holder", "_metrics")
+
+    def __init__(self, family: Family) -> None:
+        self.family = family
+        self.name = family.name
+        self.kind = family.kind
+        self.held = family.form == "held"
+        self.statuses = family.statuses
+        self.where = family.where
+        self.exclude = family.exclude
+        self.by_holder = family.by_holder
+        self._metrics: dict[int | None, str] = {}
+
+    def metric(self, first_year: int | None) -> str:
+        metric = self._metrics.get(first_year)
+        if metric is None:
+            metric = self._metrics[first_year] = self.family.metric(first_year)
+        return metric
+
+
+def _matches(where, attributes: dict[str, Any]) -> bool:
+    for name, values in where:
+        if attributes.get(name) not in values:
+            return False
+    return True
+
+
+def family_facts(rule: Rule, segments: list[Segment]) -> list[Fact]:
+    """When one unit counts for a family, in which tenant, and since which first-reach year;
+    adjacent facts of the same tenant are joined (e.g. valid then suspended)."""
+    statuses, where = rule.statuses, rule.where
     facts: list[Fact] = []
-    if family.form == "held":
-        for s in segments:
-            if s.status in family.statuses and family.matches(s.attributes):
-                facts.append(Fact(family.name, s.tenant, s.start, s.end, None))
-        return _merge(facts)
-    reached = next((s.start for s in segments
-                    if s.status in family.statuses and family.matches(s.attributes)), None)
+    if rule.held:
+        for start, end, tenant, status, attributes in segments:
+            if status in statuses and (not where or _matches(where, attributes)):
+                if facts and facts[-1][2] == start and facts[-1][0] == tenant:
+                    facts[-1] = (tenant, facts[-1][1], end, None)
+                else:
+                    facts.append((tenant, start, end, None))
+        return facts
+    reached = None
+    for start, _, _, status, attributes in segments:
+        if status in statuses and (not where or _matches(where, attributes)):
+            reached = start
+            break
     if reached is None:
-        return []
-    year = dt.date.fromordinal(reached).year
-    for s in segments:
-        if s.end is not None and s.end <= reached:
+        return facts
+    year = year_of(reached)
+    exclude = rule.exclude
+    for start, end, tenant, status, attributes in segments:
+        if end is not None and end <= reached:
             continue
-        if s.status in family.exclude or not family.matches(s.attributes):
+        if status in exclude or (where and not _matches(where, attributes)):
             continue
-        facts.append(Fact(family.name, s.tenant, max(s.start, reached), s.end, year))
-    return _merge(facts)
-
-
-def _merge(facts: list[Fact]) -> list[Fact]:
-    """Join adjacent facts of the same tenant and year (e.g. valid then suspended)."""
-    merged: list[Fact] = []
-    for fact in facts:
-        last = merged[-1] if merged else None
-        if (last and last.end == fact.start and last.tenant == fact.tenant
-                and last.first_year == fact.first_year):
-            merged[-1] = Fact(last.family, last.tenant, last.start, fact.end, last.first_year)
+        if start < reached:
+            start = reached
+        if facts and facts[-1][2] == start and facts[-1][0] == tenant:
+            facts[-1] = (tenant, facts[-1][1], end, year)
         else:
-            merged.append(fact)
-    return merged
+            facts.append((tenant, start, end, year))
+    return facts
 
 
-def record_intervals(timeline: Timeline, families: Iterable[Family]) -> tuple[list[Interval],
-                                                                              list[Fact]]:
-    """The record's own metric intervals (record/item families) and its facts for holder
-    families (combined across the holder's records elsewhere)."""
+def record_intervals(timeline: Timeline, rules: Iterable[Rule]) -> list[Interval]:
+    """The record's own metric intervals (record and item families)."""
     intervals: list[Interval] = []
-    holder_facts: list[Fact] = []
-    units: dict[str, list] = {}
-    for family in families:
-        if family.kind not in units:
-            units[family.kind] = timeline.units(family.kind)
-        for _, segments in units[family.kind]:
-            facts = family_facts(family, segments)
-            if family.by_holder:
-                holder_facts.extend(facts)
-            else:
-                intervals.extend((f.tenant, family.metric(f.first_year), f.start, f.end)
-                                 for f in facts)
-    return intervals, holder_facts
+    for rule in rules:
+        for _, segments in timeline.units(rule.kind):
+            for tenant, start, end, year in family_facts(rule, segments):
+                intervals.append((tenant, rule.metric(year), start, end))
+    return intervals
 
 
-def holder_intervals(family: Family, facts: list[Fact], ancestors_of) -> list[Interval]:
+def unit_facts(timeline: Timeline, rule: Rule) -> tuple[Fact, ...]:
+    """The facts of every unit of the record for one (holder) family."""
+    found: list[Fact] = []
+    for _, segments in timeline.units(rule.kind):
+        found.extend(family_facts(rule, segments))
+    return tuple(found)
+
+
+def holder_intervals(rule: Rule, facts: list[Fact], ancestors_of) -> list[Interval]:
     """A holder's intervals per ancestor tenant A: counted while any of its units counts in
     A's subtree; the first-reach year is the earliest among those counting units."""
+    if len(facts) == 1:  # the common case: one counting unit
+        tenant, start, end, year = facts[0]
+        metric = rule.metric(year)
+        return [(code, metric, start, end) for code in ancestors_of(tenant)]
+    if not facts:
+        return []
+    tenant = facts[0][0]
+    if all(fact[0] == tenant for fact in facts):  # one tenant: the same pieces everywhere
+        pieces = [(rule.metric(year), start, end) for start, end, year in _pieces(facts)]
+        return [(code, metric, start, end) for code in ancestors_of(tenant)
+                for metric, start, end in pieces]
     by_ancestor: dict[str, list[Fact]] = {}
     for fact in facts:
-        for code in ancestors_of(fact.tenant):
+        for code in ancestors_of(fact[0]):
             by_ancestor.setdefault(code, []).append(fact)
     intervals: list[Interval] = []
     for code, group in by_ancestor.items():
-        points = sorted({f.start for f in group} | {f.end for f in group if f.end is not None})
+        intervals.extend((code, rule.metric(year), start, end)
+                         for start, end, year in _pieces(group))
+    return intervals
+
+
+def _start(fact: Fact) -> int:
+    return fact[1]
+
+
+def _pieces(group: list[Fact]) -> list[tuple[int, int | None, int | None]]:
+    """Sweep the facts' boundaries: the stretches where at least one fact holds, each with
+    the earliest first-reach year among the facts holding then (None when none has one)."""
+    year = group[0][3]
+    if all(fact[3] == year for fact in group):  # one year (or none): a plain union
         pieces: list[tuple[int, int | None, int | None]] = []
-        for i, start in enumerate(points):
-            end = points[i + 1] if i + 1 < len(points) else None
-            active = [f for f in group if f.start <= start and (f.end is None or f.end > start)]
-            if not active:
-                continue
-            years = [f.first_year for f in active if f.first_year is not None]
-            year = min(years) if years else None
-            if pieces and pieces[-1][1] == start and pieces[-1][2] == year:
-                pieces[-1] = (pieces[-1][0], end, year)
+        for _, start, end, _ in sorted(group, key=_start):
+            if pieces and (pieces[-1][1] is None or pieces[-1][1] >= start):
+                last_end = pieces[-1][1]
+                if last_end is not None and (end is None or end > last_end):
+                    pieces[-1] = (pieces[-1][0], end, year)
             else:
                 pieces.append((start, end, year))
-        intervals.extend((code, family.metric(year), start, end) for start, end, year in pieces)
-    return intervals
+        return pieces
+    boundaries: dict[int, list[tuple[int, int | None]]] = {}
+    for _, start, end, year in group:
+        boundaries.setdefault(start, []).append((1, year))
+        if end is not None:
+            boundaries.setdefault(end, []).append((-1, year))
+    points = sorted(boundaries)
+    active: dict[int | None, int] = {}
+    holding = 0
+    pieces: list[tuple[int, int | None, int | None]] = []
+    last = len(points) - 1
+    for i, point in enumerate(points):
+        for step, year in boundaries[point]:
+            holding += step
+            count = active.get(year, 0) + step
+            if count:
+                active[year] = count
+            else:
+                del active[year]
+        if not holding:
+            continue
+        end = points[i + 1] if i < last else None
+        years = [y for y in active if y is not None]
+        year = min(years) if years else None
+        if pieces and pieces[-1][1] == point and pieces[-1][2] == year:
+            pieces[-1] = (pieces[-1][0], end, year)
+        else:
+            pieces.append((point, end, year))
+    return pieces
