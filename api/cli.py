@@ -78,7 +78,8 @@ def serve(host: str, port: int, workers: int, projector: bool) -> None:
 
 @main.command("projector")
 @click.option("--poll", default=0.1, show_default=True, help="Seconds between polls when idle.")
-@click.option("--page", default=2000, show_default=True, help="Events per transaction at most.")
+@click.option("--page", default=5000, show_default=True,
+              help="Record events per transaction at most.")
 def projector_command(poll: float, page: int) -> None:
     """Run the projections as their own process (one active; others wait as standbys)."""
     from projections.runner import ProcessLock, run_forever

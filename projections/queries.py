@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import functools
 import time
 from collections import defaultdict
 from typing import Any, Iterable
 
 from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from events import AWARD_LEVELS, GI_TYPES, STATES
 from projections.families import FamilySet
@@ -20,6 +22,28 @@ from tenants.errors import InvalidInput, NotFound, OutOfScope, Unavailable
 from tenants.scope import Scope
 
 MAX_PAGE = 500
+LIVE_GENERATION_SECONDS = 1.0
+
+
+def _retry_after_a_switch(method):
+    """Run again once on the new generation when a rebuild dropped the one remembered."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (ProgrammingError, OperationalError) as exc:
+            if self.generation or self._live is None or not _missing_table(exc):
+                raise
+            self._live = None
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _missing_table(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "no such table" in text or "does not exist" in text
 
 
 class ReadModels:
@@ -32,13 +56,22 @@ class ReadModels:
         self.families = families
         self.generation = generation
         self.name = name
+        self._live: tuple[int, float] | None = None
 
     @property
     def model(self) -> ReadModel:
-        return read_model(self.generation or live_generation(self.engine))
+        """The tables to read: the fixed generation, or the live one (remembered for a
+        second; a rebuild drops the old generation only after a longer grace period)."""
+        if self.generation:
+            return read_model(self.generation)
+        now = time.monotonic()
+        if self._live is None or now - self._live[1] > LIVE_GENERATION_SECONDS:
+            self._live = (live_generation(self.engine), now)
+        return read_model(self._live[0])
 
     # Positions ---------------------------------------------------------------------------
 
+    @_retry_after_a_switch
     def position(self) -> int:
         t = self.model.tracking
         with self.engine.connect() as conn:
@@ -64,6 +97,7 @@ class ReadModels:
 
     # Series ------------------------------------------------------------------------------
 
+    @_retry_after_a_switch
     def sums(self, tenants: list[str], metrics: Iterable[str] | None,
              day: dt.date) -> dict[tuple[str, str], int]:
         """The value of each (tenant, metric) series on `day`: the totals of the earlier
@@ -89,6 +123,7 @@ class ReadModels:
             return {(tenant, metric): int(total)
                     for tenant, metric, total in conn.execute(query) if total}
 
+    @_retry_after_a_switch
     def sums_known_at(self, scope: Scope, tenants: list[str], metrics: Iterable[str],
                       day: dt.date, known_at: dt.datetime) -> dict[tuple[str, str], int]:
         """The same values as the registry knew them at `known_at` (from the bitemporal
@@ -142,6 +177,7 @@ class ReadModels:
 
     # Records -----------------------------------------------------------------------------
 
+    @_retry_after_a_switch
     def search(self, scope: Scope, today: dt.date, kind: str | None = None,
                tenant: str | None = None, status: str | None = None, holder: str | None = None,
                q: str | None = None, include_voided: bool = False, limit: int = 50,
@@ -183,6 +219,7 @@ class ReadModels:
 
     # Readiness ---------------------------------------------------------------------------
 
+    @_retry_after_a_switch
     def tracking(self) -> dict[str, Any]:
         t = self.model.tracking
         with self.engine.connect() as conn:

@@ -10,7 +10,7 @@ from projections.projector import Projector
 from projections.runner import rebuild
 from projections.tables import live_generation, read_model
 from tests.helpers import auth, envelope, holder, issued, post
-from tests.integration.test_projector_process import snapshot
+from tests.consistency import read_model_snapshot as snapshot
 
 
 def test_a_holder_that_lost_its_records_can_hold_again_in_a_later_page(client, token_for,
@@ -63,7 +63,7 @@ def test_small_pages_a_cold_memory_and_a_bulk_rebuild_project_the_same(services)
     projector.ensure_tracking()
     projector.catch_up(limit=5)
     expected = snapshot(engine, live)
-    assert expected["intervals"] and expected["deltas"]
+    assert expected["rm_intervals"] and expected["rm_series"]
     assert snapshot(engine, cold) == expected
     rebuilt = rebuild(services.log, engine, services.lineage, services.families,
                       grace_seconds=0)
