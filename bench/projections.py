@@ -51,28 +51,39 @@ def counties_of(tree) -> list[str]:
     return [t.code for t in tree.all() if not tree.children(t.code)]
 
 
+PROGRESS = (("330000", "zhejiang-14th-fyp"), ("330500", "huzhou-14th-fyp"),
+            ("330326", "pingyang-14th-fyp"))
+
+
 def measure_counts(settings: Settings, svc: Services, requests: int, warmup: int) -> dict:
+    """p50/p95 of the counts endpoint, and of plan progress for a whole plan (issue 4)."""
     _, token = svc.directory.add_principal("bench admin", "admin", "330000")
+    svc.plans.import_plans(seed.load("targets.json"), {"id": "bench", "name": "bench",
+                                                       "role": "operator"})
     app = create_app(settings=settings)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
+    cases = [(f"{code}_{label}", f"/v1/tenants/{code}/counts", params)
+             for code in TENANTS
+             for label, params in (("past", {"as_of": PAST}), ("today", {}))]
+    cases += [(f"progress_{code}_{label}", f"/v1/tenants/{code}/progress",
+               {"plan": plan, **params})
+              for code, plan in PROGRESS
+              for label, params in (("midterm", {"as_of": "2023-06-30"}), ("today", {}))]
     result = {}
     try:
-        for code in TENANTS:
-            for label, params in (("past", {"as_of": PAST}), ("today", {})):
-                url = f"/v1/tenants/{code}/counts"
-                for _ in range(warmup):
-                    assert client.get(url, query_string=params, headers=headers).status_code == 200
-                times = []
-                for _ in range(requests):
-                    start = time.perf_counter()
-                    response = client.get(url, query_string=params, headers=headers)
-                    times.append((time.perf_counter() - start) * 1000)
-                    assert response.status_code == 200, response.json
-                times.sort()
-                result[f"{code}_{label}"] = {
-                    "p50_ms": round(statistics.median(times), 2),
-                    "p95_ms": round(times[int(len(times) * 0.95) - 1], 2)}
+        for name, url, params in cases:
+            for _ in range(warmup):
+                assert client.get(url, query_string=params, headers=headers).status_code == 200
+            times = []
+            for _ in range(requests):
+                start = time.perf_counter()
+                response = client.get(url, query_string=params, headers=headers)
+                times.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200, response.json
+            times.sort()
+            result[name] = {"p50_ms": round(statistics.median(times), 2),
+                            "p95_ms": round(times[int(len(times) * 0.95) - 1], 2)}
     finally:
         app.extensions["registry"].close()
     return result
