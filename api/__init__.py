@@ -14,6 +14,7 @@ from api.openapi import docs
 from api.plans_bp import plans_bp
 from api.services import LazyServices
 from api.settings import Settings
+from api.ui import install_ui
 from registry.clock import Clock
 
 
@@ -33,4 +34,5 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.register_blueprint(plans_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(docs)
+    install_ui(app, settings.extra.get("secret_key"))
     return app
