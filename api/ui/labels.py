@@ -27,6 +27,7 @@ STATES = {
 STATUSES = {
     "achieved": ("已达成", "achieved"), "on_track": ("符合进度", "on track"),
     "behind": ("滞后", "behind"), "not_tracked": ("未跟踪", "not tracked"),
+    "no_target": ("无目标", "no target"),
 }
 EVENT_TYPES = {
     "certification.issued": ("颁发证书", "certificate issued"),

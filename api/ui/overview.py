@@ -89,7 +89,8 @@ def overview(svc: Services, scope: Scope, code: str, choice: Choice) -> dict[str
     for row in cards:
         for child in row["children"]:
             own = child_status.get((child["tenant"]["code"], row["key"])) or {}
-            child["status"] = own.get("status", "not_tracked")
+            has_target = (child.get("target") or {}).get("value") is not None
+            child["status"] = own.get("status", "not_tracked") if has_target else "no_target"
             child["achievement"] = own.get("achievement")
             child["expected"] = own.get("expected")
     return {"cards": cards, "untracked": [r for r in rows if r["value"] is None],

@@ -220,3 +220,18 @@ def test_the_language_switch_needs_csrf_and_changes_labels(signed_in):
 def test_the_site_root_leads_to_the_dashboard(ui_app):
     response = ui_app.test_client().get("/")
     assert response.status_code == 302 and response.location == "/ui/"
+
+
+def test_each_division_below_shows_its_own_status_or_that_it_has_no_target(signed_in):
+    client, token = signed_in("admin", "330500")
+    response = client.post("/v1/plans/huzhou-14th-fyp/targets", headers=auth(token), json={
+        "tenant": "330523", "indicator": "pinzibiao_enterprises", "target": {"value": 40},
+        "reason": "目标分解"})
+    assert response.status_code == 201
+    html = client.get("/ui/tenants/330500?as_of=2025-06-30").get_data(as_text=True)
+    table = html.split('id="kids-pinzibiao_enterprises"', 1)[1].split("</table>", 1)[0]
+    assert 'data-code="330523" data-status="behind"' in table
+    assert 'data-code="330522" data-status="no_target"' in table
+    county = client.get("/ui/tenants/330523?as_of=2025-06-30").get_data(as_text=True)
+    card = county.split('id="card-pinzibiao_enterprises"', 1)[1].split("</article>", 1)[0]
+    assert 'data-status="behind"' in card           # the same status on its own overview
