@@ -33,7 +33,7 @@ browser-deps:
 	  echo "chromium and chromedriver present"; \
 	else \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	    --no-install-recommends chromium chromium-driver fonts-wqy-zenhei; \
+	    chromium chromium-driver fonts-wqy-zenhei; \
 	fi
 
 clean:

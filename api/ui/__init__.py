@@ -11,8 +11,10 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 from werkzeug.exceptions import HTTPException
 
 from api.context import services
@@ -177,6 +179,17 @@ def csrf_error(exc: CSRFError):
 @ui_bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
     return error_page(exc.code or 500, exc.name or "Error", exc.description or "")
+
+
+@ui_bp.errorhandler(OperationalError)
+@ui_bp.errorhandler(InterfaceError)
+@ui_bp.errorhandler(SQLAlchemyOperationalError)
+def database_down(exc: Exception):
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method,
+                               request.path, exc)
+    response, status = error_page(503, "Database unavailable",
+                                  "The database cannot be reached right now; retry shortly.")
+    return response, status, {"Retry-After": "2"}
 
 
 @ui_bp.errorhandler(Exception)
