@@ -18,6 +18,7 @@ from api.ratelimit import RateLimiter
 from api.plans_bp import plans_bp
 from api.services import LazyServices
 from api.settings import Settings
+from api.ui import install_ui
 from registry.clock import Clock
 
 
@@ -44,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.register_blueprint(batch)
     app.register_blueprint(docs)
     app.add_url_rule("/metrics", "metrics", _metrics)
+    install_ui(app, settings.extra.get("secret_key"))
     return app
 
 

@@ -50,6 +50,11 @@ def init() -> None:
         click.echo(prepare_signing_key(svc))
     finally:
         svc.close()
+    from api.ui.secret import ensure_secret
+
+    path, created = ensure_secret()
+    if created:
+        click.echo(f"dashboard session secret written to {path} (mode 0600)", err=True)
 
 
 @main.command()
@@ -62,6 +67,8 @@ def serve(host: str, port: int, workers: int, projector: bool) -> None:
     """Serve the API with gunicorn, plus the projector (the embedded SQLite file by default)."""
     from api.server import run_gunicorn
 
+    click.echo(f"dashboard: http://{host}:{port}/ui/  ·  API: http://{host}:{port}/v1  ·  "
+               f"docs: http://{host}:{port}/docs", err=True)
     child = None
     if projector:
         child = subprocess.Popen([sys.executable, "-m", "api.cli", "projector"])
@@ -178,8 +185,16 @@ def principals_revoke(principal_id: str, reason: str) -> None:
     click.echo(json.dumps(principal.as_json(), ensure_ascii=False))
 
 
+DEMO_DASHBOARD_PRINCIPAL = "演示仪表板管理员 (demo dashboard admin)"
+
+
 @main.command()
-def demo() -> None:
+@click.option("--print-token", is_flag=True,
+              help="Also issue a fresh sign-in token for the demo dashboard admin of 330000 "
+                   "(revoking the previous one) and print it with the dashboard's URL.")
+@click.option("--url", default="http://127.0.0.1:8000/ui/", show_default=True,
+              help="The dashboard URL to print with --print-token.")
+def demo(print_token: bool, url: str) -> None:
     """Post a realistic 2021–2025 history for the seed tenants (safe to run again)."""
     from registry.demo import REVIEW_DATE, Demo
 
@@ -187,6 +202,7 @@ def demo() -> None:
     try:
         with click.progressbar(length=5200, label="posting demo events", file=sys.stderr) as bar:
             stored = Demo(svc.registry, svc.plans, svc.directory, progress=bar.update).run()
+        token = _demo_dashboard_token(svc) if print_token else None
     except RegistryError as exc:
         _fail(exc)
     finally:
@@ -194,6 +210,21 @@ def demo() -> None:
     click.echo(f"demo: {stored} events stored; see the mid-term review on "
                f"{REVIEW_DATE} (e.g. registry report --plan zhejiang-14th-fyp "
                f"--tenant 330000 --as-of {REVIEW_DATE})", err=True)
+    if token:
+        click.echo(f"\nDashboard: {url}  (sign in as the demo admin of 浙江省 330000)\n"
+                   f"Token:     {token}\n"
+                   "The token is shown once and stored only as a hash; run `registry demo "
+                   "--print-token` again for a new one (the old one is revoked).")
+
+
+def _demo_dashboard_token(svc: Services) -> str:
+    """Tokens cannot be shown again, so the demo admin is re-issued: the previous demo
+    principal is revoked and a new one added (both are events in the audit feed)."""
+    for principal in svc.directory.principals():
+        if principal.name == DEMO_DASHBOARD_PRINCIPAL and not principal.revoked:
+            svc.directory.revoke_principal(principal.id, "demo token re-issued")
+    _, token = svc.directory.add_principal(DEMO_DASHBOARD_PRINCIPAL, "admin", "330000")
+    return token
 
 
 @main.command()

@@ -221,7 +221,10 @@ class PlanProgress:
         if form == "in_period":
             return {"year": self.plan.period_start.year - 1, "value": 0, "source": "new counts "
                     "start from zero"}
-        given = target.get("baseline") or indicator.get("baseline")
+        # The plan's printed baseline is its own tenant's; another tenant's comes with its
+        # target (set for it, or from its own plan), else from the registry.
+        own = self.code == self.plan.tenant
+        given = target.get("baseline") or (indicator.get("baseline") if own else None)
         if given and given.get("value") is not None:
             return {**given, "source": "plan"}
         eve = self.plan.period_start - dt.timedelta(days=1)

@@ -280,3 +280,18 @@ def test_progress_needs_a_known_plan_and_a_visible_tenant(client, token_for, pla
                       headers=auth(county)).status_code == 404
     assert client.get("/v1/tenants/330522/progress?plan=huzhou-14th-fyp",
                       headers=auth(county)).status_code == 403
+
+
+def test_a_citys_path_under_the_provincial_plan_does_not_start_from_the_provinces_baseline(
+        client, writers, plans_loaded, project):
+    admin = writers["admin"]
+    assert client.post("/v1/plans/zhejiang-14th-fyp/targets", headers=auth(admin), json={
+        "tenant": "330500", "indicator": "pinzibiao_enterprises", "target": {"value": 150},
+        "reason": "分解到市"}).status_code == 201
+    project()
+    province = progress(client, admin, "330000", "zhejiang-14th-fyp", "2023-07-02")
+    huzhou = progress(client, admin, "330500", "zhejiang-14th-fyp", "2023-07-02")
+    assert province["pinzibiao_enterprises"]["baseline"]["value"] == 1500
+    baseline = huzhou["pinzibiao_enterprises"]["baseline"]
+    assert baseline["source"] == "registry" and baseline["value"] == 0
+    assert 0 < huzhou["pinzibiao_enterprises"]["expected"] < 150

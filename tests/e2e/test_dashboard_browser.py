@@ -1,0 +1,161 @@
+"""The dashboard in real headless Chromium (Debian's chromium + chromedriver) against a real
+`registry serve` loaded with `registry demo`: sign in, overview, a behind city, a record and
+its timeline, sign out; a county admin is refused a sibling county. Screenshots of the
+overview and of a record page are saved under artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.conftest import BIN
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def require_browser() -> None:
+    if os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER):
+        return
+    if os.environ.get("CI"):
+        pytest.fail("CI is set but chromium/chromedriver are missing (make browser-deps)")
+    pytest.skip("chromium and chromium-driver are not installed (make browser-deps)")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless", "--no-sandbox", "--disable-gpu",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                     f"--user-data-dir={tmp_path / 'chromium-profile'}",
+                     "--window-size=1366,1000"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+
+
+def run(env, cwd, *args) -> str:
+    done = subprocess.run([str(BIN / "registry"), *args], env=env, cwd=cwd, check=True,
+                          capture_output=True, text=True, timeout=240)
+    return done.stdout
+
+
+def wait_for_projections(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready = requests.get(f"{base}/v1/ready", timeout=5).json()
+        if ready["projection"]["lag_events"] == 0:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"projections still behind: {ready}")
+
+
+def screenshot(driver, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1366, min(max(height, 800), 6000))
+    path = ARTIFACTS / name
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1366, 1000)
+    print(f"screenshot: {path}")
+    return path
+
+
+def wait_for(driver, condition, what: str):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, 15, poll_frequency=0.1).until(condition, message=what)
+
+
+def click_and_wait(driver, element, url_part: str) -> None:
+    """Click a link or a submit button and wait until the browser is at the new page."""
+    from selenium.webdriver.support import expected_conditions as ec
+
+    element.click()
+    wait_for(driver, ec.url_contains(url_part), f"no page at {url_part}")
+    wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete",
+             "page did not finish loading")
+
+
+def sign_in(driver, base: str, token: str, landing: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base}/ui/")
+    assert "/ui/sign-in" in driver.current_url
+    driver.find_element(By.ID, "token").send_keys(token)
+    click_and_wait(driver, driver.find_element(By.ID, "sign-in"), landing)
+
+
+def test_a_regulator_walks_through_the_dashboard(backend, server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    base, env = server
+    printed = run(env, tmp_path, "demo", "--print-token", "--url", f"{base}/ui/")
+    token = re.search(r"Token:\s+(qbr_\S+)", printed).group(1)
+    county = json.loads(run(env, tmp_path, "principals", "add", "--name", "安吉县市场监管局",
+                            "--role", "admin", "--tenant", "330523"))["token"]
+    wait_for_projections(base)
+    driver = browser
+
+    # Sign in: the province's admin lands on the province's overview.
+    sign_in(driver, base, token, "/ui/tenants/330000")
+    assert driver.current_url.endswith("/ui/tenants/330000")
+    click_and_wait(driver, driver.find_element(By.ID, "quick-midterm"), "as_of=2025-06-30")
+    cards = driver.find_elements(By.CSS_SELECTOR, "#cards .card")
+    statuses = {card.get_attribute("data-status") for card in cards}
+    assert len(cards) >= 4 and "behind" in statuses, statuses
+    assert driver.find_elements(By.CSS_SELECTOR, ".card svg.bar .expected-mark")
+    screenshot(driver, f"dashboard-overview-{backend}.png")
+
+    # Follow a city that is behind to its own overview.
+    behind = driver.find_elements(By.CSS_SELECTOR, "a.child-link[data-status='behind']")
+    assert behind, "no city is behind at the mid-term review"
+    city = behind[0].get_attribute("data-code")
+    click_and_wait(driver, behind[0], f"/ui/tenants/{city}?")
+    assert driver.find_element(By.ID, "tenant-title").get_attribute("data-code") == city
+
+    # Records: search, open one, see its timeline.
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, ".main-nav a[href^='/ui/records']"),
+                   "/ui/records")
+    driver.find_element(By.ID, "f-kind").send_keys("品字标认证")
+    click_and_wait(driver, driver.find_element(By.ID, "search"), "kind=certification")
+    links = driver.find_elements(By.CSS_SELECTOR, "a.record-link")
+    assert links
+    click_and_wait(driver, links[0], "/ui/records/certification/")
+    events = driver.find_elements(By.CSS_SELECTOR, "#timeline li.event")
+    assert events and events[-1].get_attribute("data-type") == "certification.issued"
+    assert driver.find_element(By.ID, "record-state").text
+    screenshot(driver, f"dashboard-record-{backend}.png")
+
+    # Sign out: the pages need signing in again.
+    click_and_wait(driver, driver.find_element(By.ID, "sign-out"), "signed_out=1")
+    assert driver.find_elements(By.ID, "signed-out")
+    driver.get(f"{base}/ui/tenants/330000")
+    assert "/ui/sign-in" in driver.current_url
+
+    # A county admin cannot reach its sibling county.
+    sign_in(driver, base, county, "/ui/tenants/330523")
+    assert driver.current_url.endswith("/ui/tenants/330523")
+    driver.get(f"{base}/ui/tenants/330522")
+    error = driver.find_element(By.ID, "error")
+    assert error.get_attribute("data-status") == "403"
+    screenshot(driver, f"dashboard-403-{backend}.png")
