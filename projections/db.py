@@ -32,7 +32,9 @@ def make_engine(database_url: str, schema: str = "public", *, writer: bool = Fal
         url = url.set(drivername="postgresql+psycopg")
         return create_engine(
             url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True,
-            connect_args={"options": f"-csearch_path={schema}", "prepare_threshold": None,
+            # public comes second for the pg_trgm operator classes of the search indexes
+            connect_args={"options": f"-csearch_path={schema},public",
+                          "prepare_threshold": None,
                           "connect_timeout": 5})
     raise ValueError(f"Unsupported database for read models: {url.get_backend_name()}")
 

@@ -24,6 +24,7 @@ from projections.tables import (
     generation_table,
     live_generation,
     read_model,
+    ensure_extensions,
     secondary_indexes,
 )
 
@@ -166,6 +167,7 @@ def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
     current = live_generation(engine)
     new = current + 1
     model = read_model(new)
+    ensure_extensions(engine)
     model.metadata.drop_all(engine)
     model.metadata.create_all(engine)
     indexes = secondary_indexes(model)

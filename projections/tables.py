@@ -93,6 +93,10 @@ def read_model(generation: int) -> ReadModel:
         Index(n("ix_rm_records_kind_key"), "kind", "key"),
         Index(n("ix_rm_records_tenant_kind_status"), "tenant", "kind", "status"),
         Index(n("ix_rm_records_holder"), "holder_uscc"),
+        # Text search (`LIKE '%…%'` on key, label, holder name): trigram indexes on PostgreSQL
+        *[Index(n(f"ix_rm_records_trgm_{column}"), column, postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+          for column in ("key", "label", "holder_name")],
     )
     holders = Table(
         n("rm_holders"), md,
@@ -140,8 +144,17 @@ def live_generation(engine: Engine) -> int:
     return value or 0
 
 
+def ensure_extensions(engine: Engine) -> None:
+    """PostgreSQL: the trigram extension the text-search indexes use (needs the right to
+    create extensions once, e.g. as the database owner)."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+
+
 def create_read_models(engine: Engine) -> ReadModel:
     """Create the pointer and generation 1 if absent; return the live generation's tables."""
+    ensure_extensions(engine)
     pointer_metadata.create_all(engine)
     generation = live_generation(engine)
     if generation == 0:

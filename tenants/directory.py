@@ -187,10 +187,15 @@ class Directory:
         return [self._fold(evs) for evs in events.values()]
 
     def principal(self, principal_id: str) -> Principal:
-        for principal in self.principals():
-            if principal.id == principal_id:
-                return principal
-        raise NotFound(f"No principal {principal_id}.")
+        """One principal by its id (the id of its aggregate: a direct read, no scan)."""
+        try:
+            aggregate = UUID(principal_id)
+        except (TypeError, ValueError):
+            raise NotFound(f"No principal {principal_id}.") from None
+        events = [p.event for p in self.log.history(aggregate)]
+        if not events or not isinstance(events[0], PrincipalAdded):
+            raise NotFound(f"No principal {principal_id}.")
+        return self._fold(events)
 
     def revoke_principal(self, principal_id: str, reason: str = "revoked by operator",
                          actor: dict | None = None, scope: Scope | None = None) -> Principal:
