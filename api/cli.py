@@ -14,6 +14,7 @@ from api.cli_ledger import ledger, prepare_signing_key
 from api.importing import import_command
 from api.services import Services
 from api.settings import Settings
+from projections.runner import rebuild_if_outdated
 from tenants import seed
 from tenants.errors import RegistryError
 from tenants.principals import OPERATOR
@@ -48,6 +49,8 @@ def init() -> None:
                    f"plans: {plans['adopted']} adopted, {plans['targets_amended']} targets "
                    "amended")
         click.echo(prepare_signing_key(svc))
+        rebuild_if_outdated(svc.log, svc.writer_engine(), svc.lineage, svc.families,
+                            say=lambda text: click.echo(text, err=True))
     finally:
         svc.close()
     from api.ui.secret import ensure_secret
@@ -101,6 +104,8 @@ def projector_command(poll: float, page: int) -> None:
         return
     svc = _open()
     try:
+        rebuild_if_outdated(svc.log, svc.writer_engine(), svc.lineage, svc.families,
+                            say=lambda text: click.echo(text, err=True))
         click.echo(f"projector running on {settings.database_url}", err=True)
         run_forever(svc.processors(), stop, poll=poll, page=page)
     finally:

@@ -204,6 +204,8 @@ def run(backend: str, settings: Settings, args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # one access-log line per measured request would drown the summary (its cost stays in)
+    os.environ.setdefault("REGISTRY_LOG_LEVEL", "WARNING")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000,
                         help="record events to load (receipts come on top)")

@@ -36,14 +36,23 @@ def _retry_after_a_switch(method):
             if self.generation or self._live is None or not _missing_table(exc):
                 raise
             self._live = None
+        try:
             return method(self, *args, **kwargs)
+        except (ProgrammingError, OperationalError) as exc:
+            if not _missing_table(exc):
+                raise
+            # The live generation lacks a table or column this version reads: read models
+            # built by an older version, which the projector rebuilds when it starts.
+            raise Unavailable("The read models are being rebuilt; retry shortly.",
+                              retry_after=5) from None
 
     return wrapper
 
 
 def _missing_table(exc: Exception) -> bool:
     text = str(exc).lower()
-    return "no such table" in text or "does not exist" in text
+    return any(words in text for words in ("no such table", "no such column",
+                                           "does not exist"))
 
 
 class ReadModels:
@@ -101,8 +110,8 @@ class ReadModels:
     def sums(self, tenants: list[str], metrics: Iterable[str] | None,
              day: dt.date) -> dict[tuple[str, str], int]:
         """The value of each (tenant, metric) series on `day`: the totals of the earlier
-        years plus this year's changes up to the day (summed in the database, so the days
-        of the year are not shipped to Python)."""
+        years and of this year's earlier months, plus this month's changes up to the day
+        (summed in the database, so at most a month of days is unpacked per series)."""
         from sqlalchemy import BigInteger, Integer, cast  # local: the imports are not mine
 
         s = self.model.series
@@ -111,11 +120,14 @@ class ReadModels:
         else:
             each = func.json_each(s.c.days).table_valued("key", "value")
         to_day = (select(func.coalesce(func.sum(cast(each.c.value, BigInteger)), 0))
-                  .where(cast(each.c.key, Integer) <= day.timetuple().tm_yday)
+                  .where(cast(each.c.key, Integer) <= day.day)
                   .scalar_subquery())
-        value = func.sum(case((s.c.year < day.year, s.c.total), else_=to_day))
+        value = func.sum(case((or_(s.c.month == 0, s.c.month < day.month), s.c.total),
+                              else_=to_day))
+        rows = or_(and_(s.c.month == 0, s.c.year < day.year),
+                   and_(s.c.year == day.year, s.c.month.between(1, day.month)))
         query = (select(s.c.tenant, s.c.metric, value)
-                 .where(s.c.tenant.in_(tenants), s.c.year <= day.year)
+                 .where(s.c.tenant.in_(tenants), rows)
                  .group_by(s.c.tenant, s.c.metric))
         if metrics is not None:
             query = query.where(s.c.metric.in_(sorted(set(metrics))))

@@ -23,8 +23,9 @@ from projections.tables import (
     GENERATION_POINTER,
     generation_table,
     live_generation,
-    read_model,
     ensure_extensions,
+    read_model,
+    read_model_current,
     secondary_indexes,
 )
 
@@ -154,6 +155,19 @@ def _halt(processor, exc: Exception) -> None:
     record_failure(_engine(processor), _name(processor), position, error)
 
 
+def rebuild_if_outdated(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
+                        families: FamilySet, say: Callable[[str], None]) -> bool:
+    """Rebuild the read models when the live generation was built by an older version of
+    the registry with tables of another shape (an upgrade); True if it did."""
+    generation = live_generation(engine)
+    if not generation or read_model_current(engine, generation):
+        return False
+    say(f"the live read models (generation {generation}) have the shape of an older "
+        "version: rebuilding them (reads answer 503 until the switch)")
+    rebuild(log_, engine, lineage, families)
+    return True
+
+
 def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
             families: FamilySet, progress: Callable[[int], None] | None = None,
             grace_seconds: float = 2.0) -> int:
@@ -180,6 +194,11 @@ def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
     with engine.begin() as conn:
         for index in indexes:
             index.create(conn)
+    if engine.dialect.name == "postgresql":
+        # statistics for the planner before readers arrive (autovacuum would take a while)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in model.tables():
+                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
     while projector.catch_up(limit=5000, progress=progress):
         pass
     with engine.begin() as conn:

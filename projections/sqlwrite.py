@@ -24,15 +24,15 @@ from projections.tables import ReadModel
 
 INTERVAL_COLUMNS = ["owner", "seq", "tenant", "metric", "valid_from", "valid_to",
                     "known_from", "known_to"]
-SERIES_COLUMNS = ["tenant", "metric", "year", "total", "days"]
+SERIES_COLUMNS = ["tenant", "metric", "year", "month", "total", "days"]
 HOLDER_COLUMNS = ["owner", "rows", "next_seq"]
 
 
 @lru_cache(maxsize=65536)
-def year_and_day(ordinal: int) -> tuple[int, str]:
-    """(year, day of the year as the JSON key) of a date ordinal."""
+def month_and_day(ordinal: int) -> tuple[int, int, str]:
+    """(year, month, day of the month as the JSON key) of a date ordinal."""
     date = dt.date.fromordinal(ordinal)
-    return date.year, str(date.timetuple().tm_yday)
+    return date.year, date.month, str(date.day)
 
 
 @lru_cache(maxsize=65536)
@@ -128,7 +128,8 @@ class PageWriter:
         if intervals:
             self.insert_rows(conn, self.model.intervals.name, INTERVAL_COLUMNS,
                              self.interval_rows(intervals))
-        rows = sorted(series_rows(deltas))  # a tenant's rows together: fewer pages to read
+        # a tenant's year rows together, then its month rows: fewer pages to read
+        rows = sorted(series_rows(deltas), key=lambda r: (r[0], r[3] != 0, r[1], r[2], r[3]))
         if rows:
             self.insert_rows(conn, self.model.series.name, SERIES_COLUMNS, rows)
 
@@ -145,19 +146,25 @@ class PageRows:
 
 
 def series_rows(deltas: dict[tuple[str, str, int], int]) -> list[tuple]:
-    """The changes per day grouped into the yearly rows they fall in:
-    (tenant, metric, year, total, days as JSON)."""
-    by_year: dict[tuple[str, str, int], dict[str, int]] = defaultdict(dict)
+    """The changes per day grouped into the rows they fall in (see `tables.series`):
+    (tenant, metric, year, month, total, days as JSON) for each month with a change, and
+    (tenant, metric, year, 0, total, "{}") for each year whose net change is not zero."""
+    by_month: dict[tuple[str, str, int, int], dict[str, int]] = defaultdict(dict)
     for (tenant, metric, day), amount in deltas.items():
         if amount:
-            year, doy = year_and_day(day)
-            days = by_year[(tenant, metric, year)]
-            days[doy] = days.get(doy, 0) + amount
+            year, month, dom = month_and_day(day)
+            days = by_month[(tenant, metric, year, month)]
+            days[dom] = days.get(dom, 0) + amount
     rows = []
-    for key, days in by_year.items():
+    years: dict[tuple[str, str, int], int] = defaultdict(int)
+    for (tenant, metric, year, month), days in by_month.items():
         days = {k: v for k, v in days.items() if v}
         if days:
-            rows.append((*key, sum(days.values()), json.dumps(days)))
+            total = sum(days.values())
+            rows.append((tenant, metric, year, month, total, json.dumps(days)))
+            years[(tenant, metric, year)] += total
+    rows.extend((tenant, metric, year, 0, total, "{}")
+                for (tenant, metric, year), total in years.items() if total)
     return rows
 
 
@@ -172,8 +179,9 @@ class SqliteWriter(PageWriter):
                            f"VALUES ({', '.join(['?'] * 8)})")
         self._closes = f"UPDATE {m.intervals.name} SET known_to = ? WHERE owner = ? AND seq = ?"
         self._series = (
-            f"INSERT INTO {m.series.name} ({', '.join(SERIES_COLUMNS)}) VALUES (?, ?, ?, ?, ?) "
-            f"ON CONFLICT (tenant, metric, year) DO UPDATE SET total = total + excluded.total, "
+            f"INSERT INTO {m.series.name} ({', '.join(SERIES_COLUMNS)}) "
+            f"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, metric, year, month) "
+            f"DO UPDATE SET total = total + excluded.total, "
             f"days = (SELECT coalesce(json_group_object(k, v), '{{}}') FROM ("
             f"SELECT k, sum(v) AS v FROM (SELECT key AS k, value AS v FROM "
             f"json_each({m.series.name}.days) UNION ALL SELECT key, value FROM "
@@ -227,7 +235,7 @@ class PostgresWriter(PageWriter):
             "closes": f"UPDATE {iv} SET known_to = v.t FROM tmp_closes_g{g} AS v "
                       f"WHERE {iv}.owner = v.o AND {iv}.seq = v.s",
             "series": f"INSERT INTO {m.series.name} SELECT * FROM tmp_series_g{g} "
-                      f"ON CONFLICT (tenant, metric, year) DO UPDATE SET "
+                      f"ON CONFLICT (tenant, metric, year, month) DO UPDATE SET "
                       f"total = {m.series.name}.total + excluded.total, "
                       f"days = (SELECT coalesce(jsonb_object_agg(k, v), '{{}}') FROM ("
                       f"SELECT k, sum(v::bigint) AS v FROM (SELECT * FROM jsonb_each_text("

@@ -20,9 +20,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
@@ -116,16 +118,24 @@ def read_model(generation: int) -> ReadModel:
         Column("known_to", DateTime),
         Index(n("ix_rm_intervals_metric_tenant"), "metric", "tenant"),
     )
-    # One row per tenant, metric and year: the year's net change (`total`) and the changes
-    # by day of the year (`days`, {"1": +2, "45": -1}). The value of a series on a date is the
-    # totals of the earlier years plus the year's changes up to that day.
+    # The value of a (tenant, metric) series on a date, as sums of changes: per year, one
+    # row with `month` 0 holding the year's net change (`total`; `days` empty), and one row
+    # per month 1-12 with a change, holding the month's net change and its changes by day of
+    # the month (`days`, {"1": +2, "15": -1}). The value on 2026-11-30 is the year rows
+    # before 2026, plus the month rows January-October 2026, plus November's days 1-30: at
+    # most ~11 + 11 + 1 rows per series, and at most 31 days to unpack.
     series = Table(
         n("rm_series"), md,
         Column("tenant", String(6), primary_key=True),
         Column("metric", String(80), primary_key=True),
         Column("year", Integer, primary_key=True),
+        Column("month", SmallInteger, primary_key=True),
         Column("total", BigInteger, nullable=False),
         Column("days", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+        # the year rows of a series, found without walking its month rows
+        Index(n("ix_rm_series_years"), "tenant", "metric", "year",
+              postgresql_where=text("month = 0"), sqlite_where=text("month = 0"),
+              postgresql_include=["total"]),
     )
     return ReadModel(md, tracking, records, holders, intervals, series, generation)
 
@@ -167,6 +177,15 @@ def create_read_models(engine: Engine) -> ReadModel:
     model = read_model(generation)
     model.metadata.create_all(engine)
     return model
+
+
+def read_model_current(engine: Engine, generation: int) -> bool:
+    """Whether a generation's tables have the shape this version reads. False for read
+    models built by an older version (series by year without months): `rebuild` them."""
+    from sqlalchemy import inspect  # local: inspection is needed once, at start
+
+    names = {c["name"] for c in inspect(engine).get_columns(read_model(generation).series.name)}
+    return "month" in names
 
 
 def live_generation_in(conn) -> int:

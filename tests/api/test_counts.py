@@ -199,3 +199,23 @@ def test_ready_reports_the_projection_lag(client, writers, project):
     caught_up = client.get("/v1/ready").json
     assert caught_up["projection"]["lag_events"] == 0
     assert caught_up["projection"]["position"] == caught_up["head_position"]
+
+
+def test_dated_counts_are_exact_on_every_side_of_month_and_year_boundaries(client, writers,
+                                                                             project):
+    """The series are kept as yearly and monthly totals plus the days of each month: a date
+    at either edge of a month or a year must still count exactly the records of that day."""
+    cb = writers["cb"]
+    assert post(client, cb, issued("MB-1", occurred_on="2022-01-31",
+                                   valid_until="2023-02-28")).status_code == 201
+    assert post(client, cb, issued("MB-2", occurred_on="2022-03-01",
+                                   valid_until="2022-12-31")).status_code == 201
+    assert post(client, cb, issued("MB-3", occurred_on="2023-12-31",
+                                   valid_until="2024-02-29")).status_code == 201
+    project()
+    expected = {"2022-01-30": 0, "2022-01-31": 1, "2022-02-28": 1, "2022-03-01": 2,
+                "2022-12-31": 2, "2023-01-01": 1, "2023-02-28": 1, "2023-03-01": 0,
+                "2023-12-30": 0, "2023-12-31": 1, "2024-02-29": 1, "2024-03-01": 0}
+    found = {day: counts(client, writers["admin"], as_of=day)["counts"]["certification"]
+             .get("valid", 0) for day in expected}
+    assert found == expected

@@ -61,7 +61,12 @@ def test_a_database_outage_gives_503_and_loses_nothing_acknowledged(private_pg, 
             thread.start()
         time.sleep(2)
         private_pg.stop()
-        time.sleep(4)
+        # down for at least 4 s, and until a write has been answered during the outage (a
+        # busy machine can take longer to get one through), but not forever
+        down_since = time.monotonic()
+        while time.monotonic() - down_since < 4 or (
+                not outage_answers and time.monotonic() - down_since < 60):
+            time.sleep(0.2)
         private_pg.start()
         time.sleep(4)
         stop.set()

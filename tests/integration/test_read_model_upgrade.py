@@ -1,0 +1,45 @@
+"""Read models built by an older version (another table shape) are never served: reads
+answer 503 until the projector, on start, has rebuilt them."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from projections.runner import rebuild_if_outdated
+from projections.tables import live_generation, read_model
+from tests.helpers import auth, issued, post
+
+OLD_SERIES = ("CREATE TABLE {name} (tenant VARCHAR(6) NOT NULL, metric VARCHAR(80) NOT NULL, "
+              "year INTEGER NOT NULL, total BIGINT NOT NULL, days {json} NOT NULL, "
+              "PRIMARY KEY (tenant, metric, year))")
+
+
+def test_series_of_the_older_shape_are_refused_then_rebuilt(client, services, token_for,
+                                                            project):
+    cb, admin = token_for("certification-body", "330000"), token_for("admin", "330000")
+    assert post(client, cb, issued("UP-1")).status_code == 201
+    project()
+    engine = services.writer_engine()
+    generation = live_generation(engine)
+    name = read_model(generation).series.name
+    json_type = "JSONB" if engine.dialect.name == "postgresql" else "JSON"
+    with engine.begin() as conn:  # what the previous version left: series by year only
+        conn.execute(text(f"DROP TABLE {name}"))
+        conn.execute(text(OLD_SERIES.format(name=name, json=json_type)))
+    url = "/v1/tenants/330000/counts?as_of=2024-01-01"
+
+    refused = client.get(url, headers=auth(admin))
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "5"
+    assert refused.mimetype == "application/problem+json"
+    assert "rebuilt" in refused.json["detail"]
+
+    said = []
+    assert rebuild_if_outdated(services.log, engine, services.lineage, services.families,
+                               say=said.append)
+    assert "older version" in said[0]
+    assert live_generation(engine) == generation + 1
+    body = client.get(url, headers=auth(admin)).json
+    assert body["counts"]["certification"]["valid"] == 1
+    assert not rebuild_if_outdated(services.log, engine, services.lineage, services.families,
+                                   say=said.append)
