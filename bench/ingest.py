@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 from api.services import Services  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from events.text import make_uscc  # noqa: E402
-from registry import seed  # noqa: E402
+from tenants import seed  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
