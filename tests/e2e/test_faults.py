@@ -24,6 +24,8 @@ from tests.helpers import issued
 def private_pg():
     require_postgres()
     if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but the outage test needs root to run a private cluster")
         pytest.skip("needs root to run a private PostgreSQL cluster as the postgres user")
     cluster = PrivateCluster()
     yield cluster
