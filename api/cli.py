@@ -140,6 +140,25 @@ def projections_rebuild() -> None:
         lock.release()
 
 
+@projections.command("vacuum")
+def projections_vacuum() -> None:
+    """Reclaim dead rows and refresh planner statistics of the live read models (for a
+    PostgreSQL server without autovacuum, or after a long catch-up)."""
+    from projections.runner import vacuum_analyze
+    from projections.tables import live_generation
+
+    svc = _open()
+    try:
+        generation = live_generation(svc.writer_engine())
+        if not generation:
+            raise click.ClickException("no read models yet: run `registry init`")
+        names = vacuum_analyze(svc.writer_engine(), generation)
+        click.echo(f"vacuumed and analysed {len(names)} tables of generation {generation}: "
+                   f"{', '.join(names)}", err=True)
+    finally:
+        svc.close()
+
+
 @main.group()
 def principals() -> None:
     """Manage principals (every change is an event)."""

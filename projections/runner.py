@@ -168,6 +168,22 @@ def rebuild_if_outdated(log_: EventLog, engine: Engine, lineage: Callable[[str],
     return True
 
 
+def vacuum_analyze(engine: Engine, generation: int) -> list[str]:
+    """Reclaim the rows the projector's updates left behind and refresh the planner's
+    statistics of one generation's tables (PostgreSQL: `VACUUM (ANALYZE)`, which blocks
+    neither readers nor the projector; SQLite: `ANALYZE`). Returns the table names."""
+    names = [table.name for table in read_model(generation).tables()]
+    if engine.dialect.name == "postgresql":  # VACUUM cannot run inside a transaction
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for name in names:
+                conn.exec_driver_sql(f"VACUUM (ANALYZE) {name}")
+    else:  # the SQLite engines begin their own transactions (see projections.db)
+        with engine.begin() as conn:
+            for name in names:
+                conn.exec_driver_sql(f"ANALYZE {name}")
+    return names
+
+
 def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
             families: FamilySet, progress: Callable[[int], None] | None = None,
             grace_seconds: float = 2.0) -> int:
@@ -196,9 +212,7 @@ def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
             index.create(conn)
     if engine.dialect.name == "postgresql":
         # statistics for the planner before readers arrive (autovacuum would take a while)
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in model.tables():
-                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
+        vacuum_analyze(engine, new)
     while projector.catch_up(limit=5000, progress=progress):
         pass
     with engine.begin() as conn:
