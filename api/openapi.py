@@ -24,8 +24,9 @@ TIMESTAMP = {"type": "string", "format": "date-time"}
 def _problem_responses(*codes: int) -> dict[str, Any]:
     text = {400: "Malformed body", 401: "No or bad token", 403: "Outside your scope",
             404: "Not found (or not visible to you)", 409: "Conflict with the current state",
-            413: "Body too large", 422: "Invalid fields", 503: "Not ready; retry after the "
-            "Retry-After header"}
+            413: "Body too large", 422: "Invalid fields", 503: "Not ready (the database is "
+            "unreachable, the projections have not reached min_position, or the read models "
+            "are being rebuilt after an upgrade); retry after the Retry-After header"}
     return {str(c): {"description": text[c],
                      "content": {"application/problem+json": {"schema": PROBLEM}}}
             for c in codes}
