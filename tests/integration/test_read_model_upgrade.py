@@ -43,3 +43,33 @@ def test_series_of_the_older_shape_are_refused_then_rebuilt(client, services, to
     assert body["counts"]["certification"]["valid"] == 1
     assert not rebuild_if_outdated(services.log, engine, services.lineage, services.families,
                                    say=said.append)
+
+
+def test_registry_init_rebuilds_read_models_of_the_older_shape(settings, client, services,
+                                                               token_for, project, tmp_path,
+                                                               monkeypatch):
+    from click.testing import CliRunner
+
+    from api.cli import main
+
+    cb, admin = token_for("certification-body", "330000"), token_for("admin", "330000")
+    assert post(client, cb, issued("UP-2")).status_code == 201
+    project()
+    engine = services.writer_engine()
+    generation = live_generation(engine)
+    name = read_model(generation).series.name
+    json_type = "JSONB" if engine.dialect.name == "postgresql" else "JSON"
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {name}"))
+        conn.execute(text(OLD_SERIES.format(name=name, json=json_type)))
+    monkeypatch.chdir(tmp_path)  # init writes its key files into the working directory
+
+    result = CliRunner().invoke(main, ["init"], env={
+        "REGISTRY_DATABASE_URL": settings.database_url,
+        "REGISTRY_DATABASE_SCHEMA": settings.database_schema}, catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    assert "older version" in result.output
+    assert live_generation(engine) == generation + 1
+    body = client.get("/v1/tenants/330000/counts?as_of=2024-01-01", headers=auth(admin)).json
+    assert body["counts"]["certification"]["valid"] == 1
