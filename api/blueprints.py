@@ -23,7 +23,7 @@ from events.text import normalise_key
 from projections.status import failures
 from registry.errors import RecordNotFound
 from registry.service import event_envelope
-from tenants.errors import InvalidInput, NotFound, OutOfScope, Unavailable
+from tenants.errors import InvalidInput, Unavailable
 
 v1 = Blueprint("v1", __name__, url_prefix="/v1")
 
@@ -77,11 +77,7 @@ def list_tenants():
 def get_tenant(code: str):
     """One tenant with its ancestors and children."""
     scope = caller_scope()
-    tenant = scope.tree.get(code)
-    if tenant is None:
-        raise NotFound(f"No tenant {code}.")
-    if not scope.covers(code):
-        raise OutOfScope(f"Tenant {code} is outside your subtree.", tenant=code)
+    tenant = scope.visible_tenant(code)
     return {"tenant": tenant.as_json(),
             "ancestors": [scope.tree.get(a).as_json() for a in scope.tree.ancestors(code)],
             "children": [c.as_json() for c in scope.tree.children(code)]}

@@ -9,7 +9,6 @@ from typing import Any
 
 from api.context import services
 from projections.progress import PlanProgress, ProgressEngine
-from tenants.errors import NotFound, OutOfScope
 from tenants.scope import Scope
 
 CSV_COLUMNS = ["key", "name", "name_en", "unit", "counting", "form", "baseline", "target",
@@ -19,11 +18,7 @@ CSV_COLUMNS = ["key", "name", "name_en", "unit", "counting", "form", "baseline",
 
 def plan_progress(svc, scope: Scope, code: str, plan_id: str, as_of: dt.date) -> PlanProgress:
     """The progress object of a plan for a tenant the caller can see."""
-    tenant = scope.tree.get(code)
-    if tenant is None:
-        raise NotFound(f"No tenant {code}.")
-    if not scope.covers(code):
-        raise OutOfScope(f"Tenant {code} is outside your subtree.", tenant=code)
+    scope.visible_tenant(code)
     plan = svc.plans.get(plan_id)
     family = [code] + [c.code for c in scope.tree.children(code)]
     others = [p for p in svc.plans.all(family) if p.id != plan.id]

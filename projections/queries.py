@@ -18,7 +18,7 @@ from projections.families import FamilySet
 from projections.projector import TRACKING_NAME
 from projections.state import utc_naive
 from projections.tables import ReadModel, live_generation, read_model
-from tenants.errors import InvalidInput, NotFound, OutOfScope, Unavailable
+from tenants.errors import InvalidInput, Unavailable
 from tenants.scope import Scope
 
 MAX_PAGE = 500
@@ -170,7 +170,7 @@ class ReadModels:
     def counts(self, scope: Scope, code: str, as_of: dt.date, known_at: dt.datetime | None,
                position: int) -> dict[str, Any]:
         """Counts by kind and state for the subtree of `code` and for each child."""
-        tenant = _visible_tenant(scope, code)
+        tenant = scope.visible_tenant(code)
         children = scope.tree.children(code)
         codes = [code] + [c.code for c in children]
         metrics = [f.name for f in self.families.by_name.values()
@@ -199,7 +199,7 @@ class ReadModels:
         r = model.records
         kinds = sorted(scope.readable_kinds() & ({kind} if kind else set(STATES)))
         if tenant is not None:
-            _visible_tenant(scope, tenant)
+            scope.visible_tenant(tenant)
             tenants = scope.tree.subtree(tenant)
         else:
             tenants = frozenset(scope.visible_tenants())
@@ -239,15 +239,6 @@ class ReadModels:
         if row is None:
             return {"position": 0, "events": 0, "updated_at": None}
         return {"position": row.position, "events": row.events, "updated_at": row.updated_at}
-
-
-def _visible_tenant(scope: Scope, code: str):
-    tenant = scope.tree.get(code)
-    if tenant is None:
-        raise NotFound(f"No tenant {code}.")
-    if not scope.covers(code):
-        raise OutOfScope(f"Tenant {code} is outside your subtree.", tenant=code)
-    return tenant
 
 
 def shape_counts(sums: dict[tuple[str, str], int], code: str,

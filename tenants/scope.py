@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tenants.errors import NotFound, OutOfScope
 from tenants.principals import ADMIN_WRITABLE_KINDS, KINDS, Principal
 from tenants.tree import TenantTree
 
@@ -33,6 +34,16 @@ class Scope:
         if self.is_operator:
             return tenant in self.tree
         return tenant in self.tree and self.tree.is_within(tenant, self.principal.tenant)
+
+    def visible_tenant(self, code: str):
+        """The tenant `code`, if it lies in the principal's subtree (404 for an unknown code,
+        403 outside the subtree)."""
+        tenant = self.tree.get(code)
+        if tenant is None:
+            raise NotFound(f"No tenant {code}.")
+        if not self.covers(code):
+            raise OutOfScope(f"Tenant {code} is outside your subtree.", tenant=code)
+        return tenant
 
     def readable_kinds(self) -> frozenset[str]:
         """Admins and auditors read every kind; writers read what they can write."""

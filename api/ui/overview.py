@@ -12,7 +12,7 @@ from api.services import Services
 from api.ui.charts import progress_bar
 from events.plans import PlanView
 from projections.progress import PlanProgress, ProgressEngine
-from tenants.errors import NotFound, OutOfScope
+from tenants.errors import NotFound
 from tenants.scope import Scope
 
 REVIEW_DATE = dt.date(2025, 6, 30)  # the demo's (and the 14th plans') mid-term review
@@ -27,15 +27,6 @@ class Choice:
     plans: list[PlanView]
     every_plan: list[PlanView]
     quick_dates: list[tuple[str, dt.date]] = field(default_factory=list)
-
-
-def visible_tenant(scope: Scope, code: str):
-    tenant = scope.tree.get(code)
-    if tenant is None:
-        raise NotFound(f"No tenant {code}.")
-    if not scope.covers(code):
-        raise OutOfScope(f"Tenant {code} is outside your subtree.", tenant=code)
-    return tenant
 
 
 def choose(svc: Services, scope: Scope, code: str, plan_id: str | None,
@@ -74,7 +65,7 @@ def _progress(svc: Services, scope: Scope, code: str, choice: Choice) -> PlanPro
 
 def overview(svc: Services, scope: Scope, code: str, choice: Choice) -> dict[str, Any]:
     """Cards (tracked indicators), the untracked list, and a child table per indicator."""
-    visible_tenant(scope, code)
+    scope.visible_tenant(code)
     rows = _progress(svc, scope, code, choice).table()
     cards = [r for r in rows if r["value"] is not None]
     for row in cards:
@@ -98,5 +89,5 @@ def overview(svc: Services, scope: Scope, code: str, choice: Choice) -> dict[str
 
 
 def trends(svc: Services, scope: Scope, code: str, choice: Choice) -> list[dict[str, Any]]:
-    visible_tenant(scope, code)
+    scope.visible_tenant(code)
     return _progress(svc, scope, code, choice).series()

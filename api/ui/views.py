@@ -15,7 +15,7 @@ from api.params import date_param, int_param
 from api.plans_bp import progress_as_csv
 from api.ui import ui_bp
 from api.ui.charts import trend_chart
-from api.ui.overview import choose, overview, trends, visible_tenant
+from api.ui.overview import choose, overview, trends
 from events import KINDS, STATES
 from events.text import normalise_key
 from registry.errors import RecordNotFound
@@ -27,7 +27,7 @@ AUDIT_PAGE = 50
 
 def _choice(code: str):
     scope = g.scope
-    tenant = visible_tenant(scope, code)
+    tenant = scope.visible_tenant(code)
     choice = choose(services(), scope, code, request.args.get("plan") or None,
                     date_param("as_of"))
     return scope, tenant, choice
@@ -102,7 +102,7 @@ def record_page(kind: str, key: str):
 def audit_page(code: str):
     """The audit feed of the subtree, filtered, a page at a time."""
     scope, svc = g.scope, services()
-    tenant = visible_tenant(scope, code)
+    tenant = scope.visible_tenant(code)
     filters = audit_filters()
     after = int_param("after", 0, 0, 2**62)
     projection_position()

@@ -14,18 +14,26 @@ OLD_SERIES = ("CREATE TABLE {name} (tenant VARCHAR(6) NOT NULL, metric VARCHAR(8
               "PRIMARY KEY (tenant, metric, year))")
 
 
+def as_left_by_the_previous_version(services) -> int:
+    """Replace the live series table by the older shape (series by year only); returns the
+    live generation."""
+    engine = services.writer_engine()
+    generation = live_generation(engine)
+    name = read_model(generation).series.name
+    json_type = "JSONB" if engine.dialect.name == "postgresql" else "JSON"
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {name}"))
+        conn.execute(text(OLD_SERIES.format(name=name, json=json_type)))
+    return generation
+
+
 def test_series_of_the_older_shape_are_refused_then_rebuilt(client, services, token_for,
                                                             project):
     cb, admin = token_for("certification-body", "330000"), token_for("admin", "330000")
     assert post(client, cb, issued("UP-1")).status_code == 201
     project()
     engine = services.writer_engine()
-    generation = live_generation(engine)
-    name = read_model(generation).series.name
-    json_type = "JSONB" if engine.dialect.name == "postgresql" else "JSON"
-    with engine.begin() as conn:  # what the previous version left: series by year only
-        conn.execute(text(f"DROP TABLE {name}"))
-        conn.execute(text(OLD_SERIES.format(name=name, json=json_type)))
+    generation = as_left_by_the_previous_version(services)
     url = "/v1/tenants/330000/counts?as_of=2024-01-01"
 
     refused = client.get(url, headers=auth(admin))
@@ -56,12 +64,7 @@ def test_registry_init_rebuilds_read_models_of_the_older_shape(settings, client,
     assert post(client, cb, issued("UP-2")).status_code == 201
     project()
     engine = services.writer_engine()
-    generation = live_generation(engine)
-    name = read_model(generation).series.name
-    json_type = "JSONB" if engine.dialect.name == "postgresql" else "JSON"
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE {name}"))
-        conn.execute(text(OLD_SERIES.format(name=name, json=json_type)))
+    generation = as_left_by_the_previous_version(services)
     monkeypatch.chdir(tmp_path)  # init writes its key files into the working directory
 
     result = CliRunner().invoke(main, ["init"], env={
