@@ -27,7 +27,10 @@ def _load(schema_class, raw):
 
 
 def _plan_detail(plan, scope) -> dict:
-    visible = set(scope.visible_tenants()) | {plan.tenant}
+    # The plan document (indicators with their printed targets) is public; what tenants set
+    # or recorded under it is shown only inside the caller's subtree, the plan's own tenant
+    # included (a sibling county reads Pingyang's plan, not Pingyang's reasons).
+    visible = set(scope.visible_tenants())
     return {
         **plan.summary(), "source": plan.source, "indicators": plan.indicators,
         "targets": [{"tenant": t, "indicator": k, **v} for (t, k), v in plan.targets.items()
