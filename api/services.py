@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from api.settings import Settings
 from events.store import EventLog
 from projections.audit import AuditFeed, AuditIndex, create_audit_tables
-from projections.db import make_engine
+from projections.db import ensure_schema, make_engine
 from projections.status import create_status_table
 from projections.families import FamilySet
 from projections.ledger import LedgerSealer
@@ -47,6 +47,8 @@ class Services:
     @classmethod
     def open(cls, settings: Settings, *, create_tables: bool = False,
              clock: Clock | None = None) -> "Services":
+        if create_tables:
+            ensure_schema(settings.database_url, settings.database_schema)
         log = EventLog(settings.database_url, settings.database_schema,
                        create_tables=create_tables)
         directory = Directory(log)

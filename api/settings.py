@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 DEFAULT_DATABASE_URL = "sqlite:///registry.db"
+SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,12 @@ class Settings:
     rate_limit: float = 200.0      # requests per second per principal and worker (0: off)
     rate_burst: int = 400
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not SCHEMA_NAME.fullmatch(self.database_schema or ""):
+            raise ValueError(f"REGISTRY_DATABASE_SCHEMA {self.database_schema!r} is not a plain "
+                             "schema name (letters, digits and _, at most 63, not starting "
+                             "with a digit)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 
 def make_engine(database_url: str, schema: str = "public", *, writer: bool = False,
@@ -32,11 +33,32 @@ def make_engine(database_url: str, schema: str = "public", *, writer: bool = Fal
         url = url.set(drivername="postgresql+psycopg")
         return create_engine(
             url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True,
-            # public comes second for the pg_trgm operator classes of the search indexes
-            connect_args={"options": f"-csearch_path={schema},public",
+            # The registry's own schema and nothing else: a table missing there must never
+            # resolve to another registry's in `public` (the pg_trgm operator classes of the
+            # search indexes are named with their schema instead, see projections.tables).
+            connect_args={"options": f"-csearch_path={quoted_schema(schema)}",
                           "prepare_threshold": None,
                           "connect_timeout": 5})
     raise ValueError(f"Unsupported database for read models: {url.get_backend_name()}")
+
+
+def ensure_schema(database_url: str, schema: str) -> None:
+    """PostgreSQL: create the registry's schema when absent (`registry init`)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        return
+    engine = create_engine(url.set(drivername="postgresql+psycopg"), poolclass=NullPool,
+                           connect_args={"connect_timeout": 5})
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted_schema(schema)}")
+    finally:
+        engine.dispose()
+
+
+def quoted_schema(schema: str) -> str:
+    """A schema name as a quoted SQL identifier (names are checked by Settings)."""
+    return '"' + schema.replace('"', '""') + '"'
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -29,6 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 
+# pg_trgm lives in `public` (ensure_extensions); the search_path holds only the registry's
+# own schema, so its operator class is named with its schema.
+TRIGRAM_OPS = "public.gin_trgm_ops"
 BASE_NAMES = ("rm_tracking", "rm_records", "rm_holders", "rm_intervals", "rm_series")
 GENERATION_POINTER = "live"
 
@@ -97,7 +100,7 @@ def read_model(generation: int) -> ReadModel:
         Index(n("ix_rm_records_holder"), "holder_uscc"),
         # Text search (`LIKE '%…%'` on key, label, holder name): trigram indexes on PostgreSQL
         *[Index(n(f"ix_rm_records_trgm_{column}"), column, postgresql_using="gin",
-                postgresql_ops={column: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+                postgresql_ops={column: TRIGRAM_OPS}).ddl_if(dialect="postgresql")
           for column in ("key", "label", "holder_name")],
     )
     holders = Table(
