@@ -52,18 +52,19 @@ def file_format(path: Path, requested: str) -> str:
                          "pass --format.")
 
 
-def count_rows(path: Path, fmt: str) -> int:
+def count_rows(path: Path, fmt: str, codec: str = "utf-8-sig") -> int:
     """How many data rows the file holds (for the progress bar)."""
-    return sum(1 for _ in read_rows(path, fmt))
+    return sum(1 for _ in read_rows(path, fmt, codec))
 
 
-def read_rows(path: Path, fmt: str) -> Iterator[Row]:
-    """Every data row of the file, in file order."""
-    return _jsonl_rows(path) if fmt == "jsonl" else _csv_rows(path)
+def read_rows(path: Path, fmt: str, codec: str = "utf-8-sig") -> Iterator[Row]:
+    """Every data row of the file, in file order, decoded strictly with `codec` (decided by
+    api.file_encoding.detect: nothing is ever decoded with replacement characters)."""
+    return _jsonl_rows(path, codec) if fmt == "jsonl" else _csv_rows(path, codec)
 
 
-def _jsonl_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig", errors="replace") as lines:
+def _jsonl_rows(path: Path, codec: str) -> Iterator[Row]:
+    with path.open(encoding=codec, errors="strict") as lines:
         for line_no, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -78,8 +79,8 @@ def _jsonl_rows(path: Path) -> Iterator[Row]:
             yield Row(line_no, raw)
 
 
-def _csv_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+def _csv_rows(path: Path, codec: str) -> Iterator[Row]:
+    with path.open(encoding=codec, errors="strict", newline="") as handle:
         reader = csv.reader(handle)
         header = [name.strip() for name in next(reader, [])]
         _check_header(header)

@@ -20,6 +20,7 @@ from uuid import UUID, uuid5
 
 import click
 
+from api.file_encoding import UndecodableFile, detect
 from api.import_rows import (
     Row,
     UnreadableFile,
@@ -181,13 +182,17 @@ def default_report_path(path: Path) -> Path:
               type=click.IntRange(1, MAX_BATCH), help="Rows per atomic batch.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Error report path [default: FILE's name with .errors.csv].")
+@click.option("--encoding", default=None,
+              help="The file's text encoding (e.g. gbk, gb18030, utf-8) [default: by its "
+                   "byte-order mark, else UTF-8, else GB18030].")
 def import_command(ctx: click.Context, file: Path, principal_token: str, fmt: str,
-                   chunk_size: int, report: Path | None) -> None:
+                   chunk_size: int, report: Path | None, encoding: str | None) -> None:
     """Import events from JSON Lines or CSV; refused rows go to a CSV error report."""
     try:
         fmt = file_format(file, fmt)
-        total = count_rows(file, fmt)
-    except UnreadableFile as exc:
+        text = detect(file, encoding)
+        total = count_rows(file, fmt, text.codec)
+    except (UnreadableFile, UndecodableFile) as exc:
         raise click.ClickException(str(exc)) from None
     svc = Services.open(Settings.from_env())
     try:
@@ -199,11 +204,12 @@ def import_command(ctx: click.Context, file: Path, principal_token: str, fmt: st
                             csv_field if fmt == "csv" else str)
         with click.progressbar(length=total, label=f"Importing {file.name}",
                                file=sys.stderr) as bar:
-            summary = importer.run(read_rows(file, fmt), bar.update)
+            summary = importer.run(read_rows(file, fmt, text.codec), bar.update)
     finally:
         svc.close()
     report = report or default_report_path(file)
     write_report(report, summary.refused)
-    click.echo(json.dumps({**summary.as_json(), "report": str(report)}, ensure_ascii=False))
+    click.echo(json.dumps({**summary.as_json(), "encoding": text.name, "report": str(report)},
+                          ensure_ascii=False))
     if summary.refused:
         ctx.exit(EXIT_ROWS_REFUSED)

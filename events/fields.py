@@ -13,6 +13,7 @@ from events.text import has_control_characters, normalise_key, normalise_text, u
 
 EARLIEST_DATE = dt.date(1990, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
+REPLACEMENT_CHARACTER = "\ufffd"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -35,6 +36,9 @@ class Text(fields.String):
             raise ValidationError("May not be empty.")
         if has_control_characters(text):
             raise ValidationError("May not contain control characters.")
+        if REPLACEMENT_CHARACTER in text:
+            raise ValidationError("Contains U+FFFD (the replacement character), the mark of "
+                                  "text lost in an earlier conversion: send the original text.")
         if len(text) > self.max_length:
             raise ValidationError(f"Longer than {self.max_length} characters.")
         return text
