@@ -46,8 +46,7 @@ def init() -> None:
         plans = svc.plans.import_plans(seed.load("targets.json"), OPERATOR.actor())
         click.echo(f"storage ready at {svc.settings.database_url}; "
                    f"{added} tenants added, {len(svc.directory.tree())} in the tree; "
-                   f"plans: {plans['adopted']} adopted, {plans['targets_amended']} targets "
-                   "amended")
+                   f"plans: {plans['adopted']} adopted, {plans['revised']} revised")
         click.echo(prepare_signing_key(svc))
         rebuild_if_outdated(svc.log, svc.writer_engine(), svc.lineage, svc.families,
                             say=lambda text: click.echo(text, err=True))

@@ -12,7 +12,8 @@ from flask import Blueprint, Response, jsonify
 
 from events import EVENT_TYPES, KINDS
 from events.fields import HolderSchema
-from events.plans import RecordOpeningBody, SetTargetBody
+from events.openings import RecordOpeningBody
+from events.plans import PlanOpeningBody, SetTargetBody
 
 docs = Blueprint("docs", __name__)
 
@@ -258,10 +259,30 @@ def _read_paths() -> dict[str, Any]:
             "summary": "Record an opening balance (admins of the subtree)",
             "operationId": "recordOpening", "security": secured, "parameters": [PLAN_PATH],
             "requestBody": {"required": True, "content": {"application/json": {
-                "schema": _ref("RecordOpeningBody")}}},
+                "schema": _ref("PlanOpeningBody")}}},
             "responses": {"201": _json({"type": "object"},
-                                       "Stored as a plan.opening_recorded event"),
+                                       "Stored as an opening.recorded event of the tenant "
+                                       "(the indicator key names the measure)"),
                           **_problem_responses(400, 401, 403, 404, 409, 413, 422, 503)}}},
+        "/v1/tenants/{code}/openings": {
+            "post": {
+                "summary": "Record an opening: a measure's value for the tenant on a date",
+                "operationId": "recordTenantOpening", "security": secured,
+                "parameters": [CODE_PARAM],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _ref("RecordOpeningBody")}}},
+                "responses": {"201": _json({"type": "object", "required": ["opening"],
+                                            "properties": {"opening": _ref("Opening")}},
+                                           "Stored as an opening.recorded event"),
+                              **_problem_responses(400, 401, 403, 404, 409, 413, 422, 503)}},
+            "get": {
+                "summary": "The openings of the tenant's subtree", "operationId":
+                    "listTenantOpenings", "security": secured, "parameters": [CODE_PARAM],
+                "responses": {"200": _json({"type": "object", "required": ["openings"],
+                                            "properties": {"tenant": _ref("Tenant"),
+                                                           "openings": {"type": "array",
+                                                                        "items": _ref("Opening")}}}),
+                              **_problem_responses(401, 403, 404, 503)}}},
         "/v1/tenants/{code}/progress": {"get": {
             "summary": "Progress against a plan for the tenant and each child",
             "operationId": "tenantProgress", "security": secured,
@@ -375,6 +396,15 @@ def _read_components(spec: APISpec) -> None:
                        "openings": {"type": "array", "items": {"type": "object"}}}})
     spec.components.schema("SetTargetBody", schema=SetTargetBody)
     spec.components.schema("RecordOpeningBody", schema=RecordOpeningBody)
+    spec.components.schema("PlanOpeningBody", schema=PlanOpeningBody)
+    spec.components.schema("Opening", {
+        "type": "object", "required": ["tenant", "measure", "value", "on"],
+        "properties": {"tenant": {"type": "string"}, "measure": {"type": "string"},
+                       "value": {"type": "number"}, "on": DATE,
+                       "source": {"type": ["string", "null"]},
+                       "plan": {"type": ["string", "null"]},
+                       "recorded_at": {"type": "string"}, "recorded_by": {"type": "object"},
+                       "position": {"type": "integer"}}})
     spec.components.schema("IndicatorProgress", {
         "type": "object",
         "required": ["key", "value", "registry_value", "target", "expected", "achievement",
@@ -387,9 +417,18 @@ def _read_components(spec: APISpec) -> None:
             "opening": {"type": ["object", "null"]}, "baseline": {"type": ["object", "null"]},
             "target": {"type": ["object", "null"]}, "expected": {"type": ["number", "null"]},
             "achievement": {"type": ["number", "null"]},
-            "status": {"type": "string", "enum": ["achieved", "on_track", "behind",
-                                                  "not_tracked"]},
-            "reason": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["achieved", "on_track", "behind", "missed",
+                                                  "unknown", "no_target", "not_tracked"]},
+            "reason": {"type": ["string", "null"], "description":
+                       "before_opening or no_stock_at_period_start when the value is unknown; "
+                       "why an indicator is not tracked or not judged otherwise"},
+            "counting": {"type": ["string", "null"]}, "measure": {"type": ["string", "null"]},
+            "period": {"type": ["object", "null"]}, "stock": {"type": ["object", "null"]},
+            "unallocated": {"type": ["number", "null"], "description":
+                            "value minus the sum of the children's values"},
+            "judged_on": DATE,
+            "actual_reported": {"type": ["object", "null"]},
+            "difference": {"type": ["number", "null"]},
             "children": {"type": "array", "items": {"type": "object"}},
             "children_target_sum": {"type": ["number", "null"]},
             "children_with_targets": {"type": "integer"}}})

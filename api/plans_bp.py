@@ -10,7 +10,8 @@ from api.context import services
 from api.params import date_param, json_body
 from api.reports import plan_progress, progress_body, progress_csv
 from events.envelope import flatten_errors
-from events.plans import RecordOpeningBody, SetTargetBody
+from events.openings import RecordOpeningBody
+from events.plans import PlanOpeningBody, SetTargetBody
 from marshmallow import ValidationError
 from tenants.errors import InvalidInput
 
@@ -26,17 +27,21 @@ def _load(schema_class, raw):
         raise InvalidInput(flatten_errors(exc.messages)) from None
 
 
-def _plan_detail(plan, scope) -> dict:
+def _plan_detail(svc, plan, scope) -> dict:
     # The plan document (indicators with their printed targets) is public; what tenants set
-    # or recorded under it is shown only inside the caller's subtree, the plan's own tenant
-    # included (a sibling county reads Pingyang's plan, not Pingyang's reasons).
+    # or recorded for it is shown only inside the caller's subtree, the plan's own tenant
+    # included (a sibling county reads Pingyang's plan, not Pingyang's reasons). Openings
+    # are facts of tenants and measures: those of the plan's measures in the plan's subtree.
     visible = set(scope.visible_tenants())
+    subtree = scope.tree.subtree(plan.tenant)
+    measures = {i["key"] for i in plan.indicators}
+    openings = [o.as_json() for o in svc.plans.openings.facts(svc.plans.all())
+                if o.tenant in visible and o.tenant in subtree and o.measure in measures]
     return {
         **plan.summary(), "source": plan.source, "indicators": plan.indicators,
         "targets": [{"tenant": t, "indicator": k, **v} for (t, k), v in plan.targets.items()
                     if t in visible],
-        "openings": [{"tenant": t, "indicator": k, **v} for (t, k), v in plan.openings.items()
-                     if t in visible],
+        "openings": openings,
     }
 
 
@@ -51,7 +56,8 @@ def list_plans():
 def get_plan(plan_id: str):
     """One plan with its indicators, and the targets and openings of tenants you can see."""
     scope = caller_scope()
-    return _plan_detail(services().plans.get(plan_id), scope)
+    svc = services()
+    return _plan_detail(svc, svc.plans.get(plan_id), scope)
 
 
 @plans_bp.post("/plans/<plan_id>/targets")
@@ -66,12 +72,32 @@ def set_target(plan_id: str):
 
 @plans_bp.post("/plans/<plan_id>/openings")
 def record_opening(plan_id: str):
-    """Record an opening balance for a tenant and indicator (admins of the subtree)."""
+    """Record an opening of the measure the plan's indicator names (admins of the
+    subtree): the same tenant fact as POST /v1/tenants/{code}/openings."""
+    scope = caller_scope()
+    body = _load(PlanOpeningBody, json_body())
+    opening = services().plans.record_opening(scope, plan_id, body)
+    return {"plan": plan_id, "tenant": body["tenant"], "indicator": body["indicator"],
+            "opening": opening.as_json()}, 201
+
+
+@plans_bp.post("/tenants/<code>/openings")
+def record_tenant_opening(code: str):
+    """Record the value of a measure for the tenant on a date, with its source (admins of
+    the subtree)."""
     scope = caller_scope()
     body = _load(RecordOpeningBody, json_body())
-    plan = services().plans.record_opening(scope, plan_id, body)
-    return {"plan": plan.summary(), "tenant": body["tenant"], "indicator": body["indicator"],
-            "opening": plan.openings[(body["tenant"], body["indicator"])]}, 201
+    opening = services().plans.openings.record(scope, code, body)
+    return {"opening": opening.as_json()}, 201
+
+
+@plans_bp.get("/tenants/<code>/openings")
+def list_tenant_openings(code: str):
+    """The openings of the tenant's subtree, with their sources and actors."""
+    scope = caller_scope()
+    svc = services()
+    return {"tenant": scope.visible_tenant(code).as_json(),
+            "openings": svc.plans.openings.listed(scope, code, svc.plans.all())}
 
 
 def _plan_param() -> str:
@@ -114,4 +140,5 @@ def progress_series(code: str):
     position = projection_position()
     progress = plan_progress(svc, scope, code, _plan_param(), as_of)
     return {"tenant": scope.tree.get(code).as_json(), "plan": progress.plan.summary(),
-            "as_of": as_of, "position": position, "indicators": progress.series()}
+            "as_of": as_of, "judged_on": progress.judged_on, "position": position,
+            "indicators": progress.series()}

@@ -16,21 +16,29 @@ CSV_COLUMNS = ["key", "name", "name_en", "unit", "counting", "form", "baseline",
                "status", "reason", "children_target_sum", "children_with_targets"]
 
 
-def plan_progress(svc, scope: Scope, code: str, plan_id: str, as_of: dt.date) -> PlanProgress:
+def progress_engine(svc, scope: Scope) -> ProgressEngine:
+    """The engine over every plan and every opening: one value per (tenant, measure,
+    counting, period, date), whichever plan asks."""
+    plans = svc.plans.all()
+    return ProgressEngine(svc.read_models, svc.families, svc.measures, scope.tree,
+                          svc.plans.openings.book(plans), plans)
+
+
+def plan_progress(svc, scope: Scope, code: str, plan_id: str, as_of: dt.date,
+                  engine: ProgressEngine | None = None) -> PlanProgress:
     """The progress object of a plan for a tenant the caller can see."""
     scope.visible_tenant(code)
-    plan = svc.plans.get(plan_id)
-    family = [code] + [c.code for c in scope.tree.children(code)]
-    others = [p for p in svc.plans.all(family) if p.id != plan.id]
-    engine = ProgressEngine(svc.read_models, svc.families, svc.measures, scope.tree)
-    return PlanProgress(engine, plan, code, as_of, others)
+    engine = engine or progress_engine(svc, scope)
+    plan = next((p for p in engine.plans if p.id == plan_id), None) or svc.plans.get(plan_id)
+    return PlanProgress(engine, plan, code, as_of)
 
 
 def progress_body(svc, scope: Scope, code: str, plan_id: str, as_of: dt.date,
                   position: int) -> dict[str, Any]:
     progress = plan_progress(svc, scope, code, plan_id, as_of)
     return {"tenant": scope.tree.get(code).as_json(), "plan": progress.plan.summary(),
-            "as_of": as_of, "position": position, "indicators": progress.table()}
+            "as_of": as_of, "judged_on": progress.judged_on, "position": position,
+            "indicators": progress.table()}
 
 
 def csv_row(row: dict[str, Any]) -> dict[str, Any]:

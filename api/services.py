@@ -22,6 +22,7 @@ from projections.projector import Projector
 from projections.queries import ReadModels
 from projections.tables import create_read_models
 from registry.clock import Clock
+from registry.openings import Openings
 from registry.plans import Plans
 from registry.service import Registry
 from tenants import seed
@@ -60,9 +61,10 @@ class Services:
             create_ledger_tables(engine)
         measures = seed.load("measures.json")["measures"]
         families = FamilySet.build(measures)
+        openings = Openings(log, directory, [k for k, v in measures.items() if v], clock)
         return cls(settings, log, directory, Registry(log, directory, clock), engine, families,
-                   ReadModels(engine, families), Plans(log, directory, clock), measures,
-                   AuditFeed(engine))
+                   ReadModels(engine, families), Plans(log, directory, openings, clock),
+                   measures, AuditFeed(engine))
 
     def lineage(self, code: str) -> list[str]:
         """A tenant and its ancestors (reloading the tree for a tenant added meanwhile)."""

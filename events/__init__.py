@@ -23,7 +23,15 @@ from events.certification import (
 )
 from events.gi import GI_TYPES, GiApplied, GiCancelled, GiRegistered, GiRejected
 from events.record import AMENDABLE, RecordAmended, RecordTransferred, RecordVoided
-from events.plans import PlanAdopted, PlanListed, PlanOpeningRecorded, PlanTargetSet, PlanView
+from events.openings import Opening, OpeningBook, OpeningRecorded
+from events.plans import (
+    PlanAdopted,
+    PlanListed,
+    PlanOpeningRecorded,
+    PlanRevised,
+    PlanTargetSet,
+    PlanView,
+)
 from events.registry import EnvelopeAccepted, PrincipalAdded, PrincipalRevoked, TenantRegistered
 from events.standard import (
     StandardDraftingApproved,
@@ -96,6 +104,11 @@ def plan_id(plan: str) -> UUID:
 PLAN_CATALOGUE_ID = uuid5(NAMESPACE, "plans")
 
 
+def openings_id(tenant: str) -> UUID:
+    """The id of the aggregate holding a tenant's openings."""
+    return uuid5(NAMESPACE, f"openings/{tenant}")
+
+
 def receipt_id(envelope_id: UUID) -> UUID:
     """The id of the receipt aggregate of an envelope id."""
     return uuid5(NAMESPACE, f"envelope/{envelope_id}")
@@ -110,10 +123,14 @@ __all__ = [
     "GI_TYPES",
     "KINDS",
     "NAMESPACE",
+    "Opening",
+    "OpeningBook",
+    "OpeningRecorded",
     "PLAN_CATALOGUE_ID",
     "PlanAdopted",
     "PlanListed",
     "PlanOpeningRecorded",
+    "PlanRevised",
     "PlanTargetSet",
     "PlanView",
     "PrincipalAdded",
@@ -124,6 +141,7 @@ __all__ = [
     "STATES",
     "TenantRegistered",
     "plan_id",
+    "openings_id",
     "principal_id_for_token_hash",
     "receipt_id",
     "record_id",

@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from events.base import RegistryEvent
 from events.fields import IsoDate, Text
+from events.openings import Opening
 
 COMPARATORS = ("=", ">=", "<=", "~")
 COUNTINGS = ("cumulative", "new", "rate", "unspecified")
@@ -45,9 +46,27 @@ class PlanTargetSet(RegistryEvent):
     actor: dict
 
 
+class PlanRevised(RegistryEvent):
+    """The plan's document changed (a corrected seed file): its indicators, with their
+    counting, baselines and printed targets, replace the earlier ones."""
+
+    TYPE = "plan.revised"
+
+    plan_id: str
+    tenant: str
+    title: str
+    title_en: str
+    period_start: dt.date
+    period_end: dt.date
+    indicators: list
+    source: dict
+    actor: dict
+
+
 class PlanOpeningRecorded(RegistryEvent):
-    """An opening balance: the value of an indicator for a tenant on a date, recorded because
-    the registry started mid-plan."""
+    """An opening balance recorded under a plan (stored before openings became facts of a
+    tenant and a measure, events.openings; read as the same fact, the indicator key naming
+    the measure). No longer written."""
 
     TYPE = "plan.opening_recorded"
 
@@ -76,6 +95,9 @@ class TargetSchema(Schema):
     comparator = Text(max_length=2, allow_none=True, validate=validate.OneOf(COMPARATORS))
     raw = Text(max_length=200, allow_none=True)
     year = fields.Integer(allow_none=True, strict=True)
+    per = Text(max_length=8, allow_none=True, validate=validate.OneOf(["year"]),
+               metadata={"description": "'year': the target holds for each single year and is "
+                                        "compared with that year's count"})
 
 
 class SetTargetBody(Schema):
@@ -88,8 +110,9 @@ class SetTargetBody(Schema):
     reason = Text(max_length=1000, required=True)
 
 
-class RecordOpeningBody(Schema):
-    """POST /v1/plans/{id}/openings."""
+class PlanOpeningBody(Schema):
+    """POST /v1/plans/{id}/openings: an opening of the measure the plan's indicator names
+    (the same fact as POST /v1/tenants/{code}/openings; `note` is its source)."""
 
     tenant = Text(max_length=6, required=True,
                   validate=validate.Regexp(r"^\d{6}$", error="Not a tenant code."))
@@ -119,7 +142,7 @@ class PlanView:
     indicators: list[dict[str, Any]]
     source: dict[str, Any] = field(default_factory=dict)
     targets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    openings: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    openings: list[Opening] = field(default_factory=list)  # plan.opening_recorded, as facts
     version: int = 0
 
     def indicator(self, key: str) -> dict[str, Any] | None:
@@ -136,13 +159,19 @@ class PlanView:
 
     def apply(self, event: Any) -> None:
         """Evolve the view by one plan event."""
-        if isinstance(event, PlanAdopted):
-            self.tenant, self.title, self.title_en = event.tenant, event.title, event.title_en
+        if isinstance(event, (PlanAdopted, PlanRevised)):
+            before = {i["key"]: (i.get("target"), i.get("baseline")) for i in self.indicators}
+            if isinstance(event, PlanAdopted):
+                self.tenant = event.tenant
+            self.title, self.title_en = event.title, event.title_en
             self.period_start, self.period_end = event.period_start, event.period_end
             self.indicators = [dict(i) for i in event.indicators]
             self.source = dict(event.source)
             for indicator in self.indicators:
-                self.targets[(event.tenant, indicator["key"])] = {
+                printed = (indicator.get("target"), indicator.get("baseline"))
+                if before.get(indicator["key"]) == printed:
+                    continue  # a target amended since stays
+                self.targets[(self.tenant, indicator["key"])] = {
                     **indicator["target"], "baseline": indicator.get("baseline"),
                     "set_by": event.actor, "set_at": event.timestamp}
         elif isinstance(event, PlanTargetSet):
@@ -150,9 +179,10 @@ class PlanView:
                 **event.target, "baseline": event.baseline, "set_by": event.actor,
                 "set_at": event.timestamp, "reason": event.reason}
         elif isinstance(event, PlanOpeningRecorded):
-            self.openings[(event.tenant, event.indicator)] = {
-                "value": event.value, "on": event.on, "note": event.note,
-                "recorded_by": event.actor, "recorded_at": event.timestamp}
+            self.openings.append(Opening(
+                tenant=event.tenant, measure=event.indicator, value=event.value, on=event.on,
+                source=event.note, recorded_at=event.timestamp, actor=event.actor,
+                plan=self.id))
         self.version = event.originator_version
 
     @classmethod

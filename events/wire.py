@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from events.base import RecordEvent
-from events.plans import PlanAdopted, PlanOpeningRecorded, PlanTargetSet
+from events.openings import OpeningRecorded
+from events.plans import PlanAdopted, PlanOpeningRecorded, PlanRevised, PlanTargetSet
 from events.registry import PrincipalAdded, PrincipalRevoked
 
-AUDITED_TYPES = (PrincipalAdded, PrincipalRevoked, PlanAdopted, PlanTargetSet,
-                 PlanOpeningRecorded)
+AUDITED_TYPES = (PrincipalAdded, PrincipalRevoked, PlanAdopted, PlanRevised, PlanTargetSet,
+                 PlanOpeningRecorded, OpeningRecorded)
 
 
 def record_envelope(position: int, e: RecordEvent) -> dict[str, Any]:
@@ -41,6 +42,14 @@ def audit_document(position: int, e: Any) -> dict[str, Any] | None:
             "plan": e.plan_id, "title": e.title,
             "period": {"start": e.period_start, "end": e.period_end},
             "indicators": len(e.indicators)}}
+    if isinstance(e, PlanRevised):
+        return {**common, "tenant": e.tenant, "data": {
+            "plan": e.plan_id, "title": e.title, "period": {"start": e.period_start, "end": e.period_end},
+            "indicators": len(e.indicators)}}
+    if isinstance(e, OpeningRecorded):
+        return {**common, "tenant": e.tenant, "occurred_on": e.on, "data": {
+            "measure": e.measure, "value": e.value, "on": e.on, "source": e.source,
+            "plan": e.plan}}
     if isinstance(e, PlanTargetSet):
         return {**common, "tenant": e.tenant, "data": {
             "plan": e.plan_id, "indicator": e.indicator, "target": e.target,

@@ -213,67 +213,75 @@ class Demo:
     def run(self) -> int:
         who = self.principals()
         p = who.province
-        start = dt.date(2021, 1, 1)
-        mid = REVIEW_DATE
-        province_plan, huzhou = "zhejiang-14th-fyp", "330500"
+        start, mid = dt.date(2021, 1, 1), REVIEW_DATE
+        huzhou, wenzhou = "330500", "330300"
         cities = [c.code for c in self.tree.children("330000")]
-        # Opening balances: the registry starts on 2021-01-01 with the 2020 baselines.
-        for indicator, value in (("pinzibiao_enterprises", 1500),
-                                 ("international_certificates_held", 200),
-                                 ("china_provincial_quality_award_winners", 81),
-                                 ("geographic_indications_cultivated_applied", 369)):
-            self._opening(p, province_plan, "330000", indicator, value, dt.date(2020, 12, 31))
-        self._opening(p, province_plan, "330000", "zhejiang_made_standards_new", 1600,
-                      dt.date(2024, 6, 30), "standards were loaded from mid-2024 on")
-        self._opening(who.cities[huzhou], "huzhou-14th-fyp", huzhou, "pinzibiao_enterprises",
-                      200, dt.date(2020, 12, 31), "13th plan result (200 enterprises)")
-        # Each city's share of the province's 品字标 target, decomposed by the province.
-        shares = [0.22, 0.2, 0.1, 0.07, 0.06, 0.08, 0.09, 0.04, 0.03, 0.05, 0.06]
-        for city, share in zip(cities, shares):
-            self._target(p, province_plan, city, "pinzibiao_enterprises", round(2500 * share))
-            self._target(p, province_plan, city, "zhejiang_made_standards_new",
+        eve = dt.date(2020, 12, 31)
+        # Openings: the province's 2020 stocks as its plan prints them (表2-1)...
+        for measure, value in (("pinzibiao_enterprises", 1500),
+                               ("international_certificates_held", 200),
+                               ("china_provincial_quality_award_winners", 81),
+                               ("geographic_indications_cultivated_applied", 369)):
+            self._opening(p, "330000", measure, value, eve, PROVINCE_SOURCE)
+        # ...standards loaded into the registry only from mid-2024: the province's stock on
+        # that day (before it, the new count of 2021-2025 is unknown, and says so)...
+        self._opening(p, "330000", "zhejiang_made_standards_new", 3600, dt.date(2024, 6, 30),
+                      "省市场监管局标准化处台账（2024年6月30日，演示数据）")
+        # ...and the cities' 品字标 enterprises, which with the province's unallocated part
+        # add up to its 1,500: Huzhou's 200 is its 13th-plan result, the rest a demo split.
+        for city, value in zip(cities, CITY_PINZIBIAO_2020):
+            source = (HUZHOU_SOURCE if city == huzhou else DEMO_SPLIT_SOURCE)
+            self._opening(who.cities[city], city, "pinzibiao_enterprises", value, eve, source)
+        # Targets: the province splits its 品字标 and standards targets for the cities whose
+        # own plan gives none (Huzhou's plan gives both: they are borrowed from it).
+        for city, opened, share in zip(cities, CITY_PINZIBIAO_2020, STANDARD_SHARES):
+            if city == huzhou:
+                continue
+            self._target(p, "zhejiang-14th-fyp", city, "pinzibiao_enterprises",
+                         round(opened * 2500 / 1500))
+            self._target(p, "zhejiang-14th-fyp", city, "zhejiang_made_standards_new",
                          round(2000 * share))
-        # Certified enterprises: busy cities on track, a few behind; Huzhou and Pingyang
-        # get the numbers their own plans ask for.
-        activity = [1.2, 1.1, 0.9, 0.7, 1.0, 1.0, 0.6, 0.5, 0.4, 0.8, 0.7]
-        for city, factor in zip(cities, activity):
+        # Histories: each division its own numbers (activity by city, varied by county).
+        for city, factor in zip(cities, CITY_ACTIVITY):
+            if city == huzhou:
+                continue
             counties = self._counties(city)
-            per_city = int(45 * factor)
             for n, county in enumerate(counties):
-                if county in ("330326",) or city == huzhou:
+                if county == "330326":
                     continue
-                self.certificates(who, county, max(per_city // len(counties), 2), start, mid,
+                count = max(int(45 * factor / len(counties) * self._vary()), 2)
+                self.certificates(who, county, count, start, mid,
                                   international=2 if n % 2 == 0 else 1)
-        for n, county in enumerate(self._counties(huzhou)):
-            self.certificates(who, county, 12, start, mid, international=5)
+        huzhou_counties = self._counties(huzhou)
+        for county, (certs, intl, standards, city_awards, county_awards, gis) in zip(
+                huzhou_counties, HUZHOU_COUNTIES):
+            self.certificates(who, county, certs, start, mid, international=intl)
+            self.standards(who, county, standards, start, mid)
+            self.awards(who.cities[huzhou], county, "city", city_awards, start, mid)
+            self.awards(who.cities[huzhou], county, "county", county_awards, start, mid)
+            self.gis(who.cities[huzhou], county, gis, start, mid)
         self.certificates(who, "330326", 21, start, mid, international=12)
-        # Standards: after the opening on 2024-06-30, about 250 more across the province.
-        for city, factor in zip(cities, activity):
+        # Standards elsewhere: after the province's opening on 2024-06-30.
+        for city, factor in zip(cities, CITY_ACTIVITY):
             if city == huzhou:
                 continue
             for county in self._counties(city)[:2]:
-                self.standards(who, county, int(10 * factor), dt.date(2024, 7, 1), mid)
-        for county in self._counties(huzhou):
-            self.standards(who, county, 38, start, mid)          # 190 against a target of 200
+                self.standards(who, county, max(int(10 * factor * self._vary()), 1),
+                               dt.date(2024, 7, 1), mid)
         self.standards(who, "330326", 19, start, mid)             # 19 against 20
         # Awards.
         for n, city in enumerate(cities):
             county = self._counties(city)[n % len(self._counties(city))]
-            self.awards(p, county, "provincial", 3, start, mid, revoke=1 if n == 2 else 0)
+            self.awards(p, county, "provincial", 2 + n % 3, start, mid, revoke=1 if n == 2 else 0)
         self.awards(p, "330523", "national", 1, start, mid)
         self.awards(p, "330522", "provincial", 2, start, mid)
-        for county in self._counties(huzhou):
-            self.awards(who.cities[huzhou], county, "city", 6, start, mid)  # 30 against 30
-            self.awards(who.cities[huzhou], county, "county", 24, start, mid)
-        wenzhou = "330300"
         self.awards(who.cities[wenzhou], "330326", "city", 4, start, mid)
         self.awards(who.cities[wenzhou], "330326", "county", 10, start, mid)
         # Geographic indications.
         for city in cities:
-            for county in self._counties(city)[:1]:
-                self.gis(p, county, 4 if city != huzhou else 0, start, mid)
-        for county in self._counties(huzhou):
-            self.gis(who.cities[huzhou], county, 7, start, mid)
+            if city != huzhou:
+                self.gis(p, self._counties(city)[0], 3 + len(self._counties(city)) % 4,
+                         start, mid)
         # A transfer and a voided record, so the audit trail has both.
         moved = next(k for k in self.created["standard"] if k.startswith("T/ZZB 0523"))
         self.post(who.cities[huzhou], {"type": "record.transferred", "kind": "standard",
@@ -284,13 +292,18 @@ class Demo:
                       "data": {"reason": "录入错误：重复登记"}})
         return self.stored
 
-    def _opening(self, scope: Scope, plan: str, tenant: str, indicator: str, value: int,
-                 on: dt.date, note: str = "opening balance at the registry's start") -> None:
-        view = self.plans.get(plan)
-        if (tenant, indicator) in view.openings:
+    def _vary(self) -> float:
+        """A county's own activity around its city's (0.6-1.4)."""
+        return 0.6 + 0.8 * self.rng.random()
+
+    def _opening(self, scope: Scope, tenant: str, measure: str, value: int, on: dt.date,
+                 source: str) -> None:
+        openings = self.plans.openings
+        if any(o.tenant == tenant and o.measure == measure and o.on == on
+               for o in openings.facts(self.plans.all())):
             return
-        self.plans.record_opening(scope, plan, {"tenant": tenant, "indicator": indicator,
-                                                "value": value, "on": on, "note": note})
+        openings.record(scope, tenant, {"measure": measure, "value": value, "on": on,
+                                        "source": source})
 
     def _target(self, scope: Scope, plan: str, tenant: str, indicator: str, value: int) -> None:
         view = self.plans.get(plan)
@@ -299,7 +312,22 @@ class Demo:
             return
         self.plans.set_target(scope, plan, {"tenant": tenant, "indicator": indicator,
                                             "target": {"value": value, "comparator": ">="},
-                                            "reason": "省级目标分解到市（演示）"})
+                                            "reason": DEMO_TARGET_REASON})
+
+
+PROVINCE_SOURCE = "浙江省“十四五”质量强省建设规划 表2-1 基期值（2020年）"
+HUZHOU_SOURCE = "湖州市“十三五”期间培育“品字标”企业200家（湖州市规划现实基础）"
+DEMO_SPLIT_SOURCE = "演示数据：省级期初值按地区拆分（非统计数据）"
+DEMO_TARGET_REASON = "演示分解：省级目标分解到设区市（非规划原文）"
+# Cities in code order (杭州 宁波 温州 嘉兴 湖州 绍兴 金华 衢州 舟山 台州 丽水): their 2020
+# 品字标 enterprises, 1,420 in all, 80 of the province's 1,500 not broken down to cities.
+CITY_PINZIBIAO_2020 = [310, 260, 150, 110, 200, 120, 100, 40, 25, 70, 35]
+STANDARD_SHARES = [0.2, 0.18, 0.1, 0.07, 0.1, 0.08, 0.09, 0.04, 0.03, 0.06, 0.05]
+CITY_ACTIVITY = [1.2, 1.1, 0.9, 0.7, 1.0, 1.0, 0.6, 0.5, 0.4, 0.8, 0.7]
+# Huzhou's five divisions (吴兴 南浔 德清 长兴 安吉): certificates, international items among
+# them, standards (190 against the plan's 200), city awards, county awards, GIs.
+HUZHOU_COUNTIES = [(14, 6, 44, 7, 28, 6), (9, 3, 33, 5, 19, 8), (12, 5, 41, 6, 26, 7),
+                   (16, 7, 38, 8, 22, 9), (10, 4, 34, 4, 25, 5)]
 
 
 __all__ = ["Demo", "REVIEW_DATE", "RegistryError"]

@@ -9,14 +9,16 @@ from events import (
     PLAN_CATALOGUE_ID,
     PlanAdopted,
     PlanListed,
-    PlanOpeningRecorded,
+    PlanRevised,
     PlanTargetSet,
     PlanView,
     plan_id,
 )
+from events.openings import Opening
 from events.plans import COMPARATORS, COUNTINGS
 from events.store import EventLog, IntegrityError
 from registry.clock import Clock
+from registry.openings import Openings
 from tenants.directory import Directory
 from tenants.errors import Conflict, InvalidInput, NotFound, OutOfScope
 from tenants.scope import Scope
@@ -27,9 +29,11 @@ MAX_ATTEMPTS = 5
 class Plans:
     """Plans, targets and openings, stored as events with their actor."""
 
-    def __init__(self, log: EventLog, directory: Directory, clock: Clock | None = None) -> None:
+    def __init__(self, log: EventLog, directory: Directory, openings: Openings,
+                 clock: Clock | None = None) -> None:
         self.log = log
         self.directory = directory
+        self.openings = openings
         self.clock = clock or Clock()
 
     # Reads -------------------------------------------------------------------------------
@@ -48,10 +52,12 @@ class Plans:
         return view
 
     def all(self, tenants: Iterable[str] | None = None) -> list[PlanView]:
-        """Every plan (or the plans of some tenants)."""
+        """Every plan (or the plans of some tenants), read in one query."""
         wanted = None if tenants is None else set(tenants)
-        return [self.get(pid) for pid, tenant in self.catalogue()
-                if wanted is None or tenant in wanted]
+        ids = [pid for pid, tenant in self.catalogue() if wanted is None or tenant in wanted]
+        histories = self.log.histories(plan_id(pid) for pid in ids)
+        views = [PlanView.replay([p.event for p in histories[plan_id(pid)]]) for pid in ids]
+        return [view for view in views if view is not None]
 
     # Writes ------------------------------------------------------------------------------
 
@@ -67,30 +73,23 @@ class Plans:
             errors.update(_plan_errors(plan, f"plans.{n}", tree))
         if errors:
             raise InvalidInput(errors)
-        result = {"adopted": 0, "targets_amended": 0, "unchanged": 0}
+        result = {"adopted": 0, "revised": 0, "unchanged": 0}
         for plan in plans:
             existing = self.find(plan["id"])
             if existing is None:
                 self._adopt(plan, actor)
                 result["adopted"] += 1
-                continue
-            amended = self._amend_from_file(existing, plan, actor)
-            result["targets_amended"] += amended
-            result["unchanged"] += 0 if amended else 1
+            elif self._revise_from_file(existing, plan, actor):
+                result["revised"] += 1
+            else:
+                result["unchanged"] += 1
         return result
 
     def _adopt(self, plan: dict[str, Any], actor: dict) -> None:
         now = self.clock.now()
         adopted = PlanAdopted(
             originator_id=plan_id(plan["id"]), originator_version=1, timestamp=now,
-            plan_id=plan["id"], tenant=plan["tenant"], title=plan["title"],
-            title_en=plan.get("title_en") or "",
-            period_start=dt.date.fromisoformat(plan["period"]["start"]),
-            period_end=dt.date.fromisoformat(plan["period"]["end"]),
-            indicators=[_indicator(i) for i in plan["indicators"]],
-            source={k: plan.get(k) for k in ("source", "source_lines", "table", "table_title",
-                                             "description") if plan.get(k) is not None},
-            actor=actor)
+            plan_id=plan["id"], tenant=plan["tenant"], actor=actor, **_document(plan))
         for _ in range(MAX_ATTEMPTS):
             listed = PlanListed(originator_id=PLAN_CATALOGUE_ID,
                                 originator_version=len(self.catalogue()) + 1, timestamp=now,
@@ -103,28 +102,21 @@ class Plans:
                     return  # adopted concurrently: the same fact
         raise Conflict("The plan catalogue is busy; retry the import.")
 
-    def _amend_from_file(self, existing: PlanView, plan: dict[str, Any], actor: dict) -> int:
-        keys = {i["key"] for i in existing.indicators}
-        new_keys = [i["key"] for i in plan["indicators"] if i["key"] not in keys]
-        if new_keys:
-            raise InvalidInput({f"plans.{plan['id']}.indicators": [
-                f"Plan '{plan['id']}' was adopted without {', '.join(new_keys)}; adopt the "
-                "revised plan under a new id."]})
-        amended = 0
-        for indicator in plan["indicators"]:
-            wanted = _indicator(indicator)
-            current = existing.target_for(existing.tenant, wanted["key"]) or {}
-            same = all(current.get(k) == wanted["target"].get(k)
-                       for k in ("value", "comparator", "raw", "year"))
-            if same and current.get("baseline") == wanted.get("baseline"):
-                continue
-            self._append(existing.id, lambda version: PlanTargetSet(
-                originator_id=plan_id(existing.id), originator_version=version,
-                timestamp=self.clock.now(), plan_id=existing.id, tenant=existing.tenant,
-                indicator=wanted["key"], target=wanted["target"],
-                baseline=wanted.get("baseline"), reason="amended by plan import", actor=actor))
-            amended += 1
-        return amended
+    def _revise_from_file(self, existing: PlanView, plan: dict[str, Any], actor: dict) -> bool:
+        """Store a plan.revised event when the file's document differs from the stored one
+        (indicators, counting, baselines, printed targets, sources); targets set since for
+        an unchanged indicator stay."""
+        document = _document(plan)
+        stored = {"title": existing.title, "title_en": existing.title_en,
+                  "period_start": existing.period_start, "period_end": existing.period_end,
+                  "indicators": existing.indicators, "source": existing.source}
+        if document == stored:
+            return False
+        self._append(existing.id, lambda version: PlanRevised(
+            originator_id=plan_id(existing.id), originator_version=version,
+            timestamp=self.clock.now(), plan_id=existing.id, tenant=existing.tenant,
+            actor=actor, **document))
+        return True
 
     def set_target(self, scope: Scope, plan: str, body: dict[str, Any]) -> PlanView:
         """An admin sets or amends a tenant's target for one indicator."""
@@ -140,17 +132,13 @@ class Plans:
             baseline=None, reason=body["reason"], actor=scope.principal.actor()))
         return self.get(plan)
 
-    def record_opening(self, scope: Scope, plan: str, body: dict[str, Any]) -> PlanView:
-        """An admin records an indicator's value for a tenant on a date (registry start)."""
+    def record_opening(self, scope: Scope, plan: str, body: dict[str, Any]) -> Opening:
+        """An admin records, through a plan, an opening of the measure its indicator names:
+        the same tenant fact as POST /v1/tenants/{code}/openings."""
         self._writable(scope, plan, body["tenant"], body["indicator"])
-        if body["on"] > self.clock.today():
-            raise InvalidInput({"on": ["Must not be in the future."]})
-        self._append(plan, lambda version: PlanOpeningRecorded(
-            originator_id=plan_id(plan), originator_version=version, timestamp=self.clock.now(),
-            plan_id=plan, tenant=body["tenant"], indicator=body["indicator"],
-            value=float(body["value"]), on=body["on"], note=body.get("note") or "",
-            actor=scope.principal.actor()))
-        return self.get(plan)
+        return self.openings.record(scope, body["tenant"], {
+            "measure": body["indicator"], "value": body["value"], "on": body["on"],
+            "source": body.get("note") or ""}, plan=plan)
 
     def _writable(self, scope: Scope, plan: str, tenant: str, key: str) -> PlanView:
         if not (scope.is_operator or scope.role == "admin"):
@@ -181,6 +169,17 @@ class Plans:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _document(plan: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of a plan of the file: titles, period, indicators and sources."""
+    return {
+        "title": plan["title"], "title_en": plan.get("title_en") or "",
+        "period_start": dt.date.fromisoformat(plan["period"]["start"]),
+        "period_end": dt.date.fromisoformat(plan["period"]["end"]),
+        "indicators": [_indicator(i) for i in plan["indicators"]],
+        "source": {k: plan.get(k) for k in ("source", "source_lines", "table", "table_title",
+                                            "description") if plan.get(k) is not None}}
 
 
 def _indicator(raw: dict[str, Any]) -> dict[str, Any]:

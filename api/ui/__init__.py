@@ -143,6 +143,8 @@ def template_helpers() -> dict[str, Any]:
         "kind_label": lambda key: labels.lookup(labels.KINDS, key, current),
         "state_label": lambda key: labels.lookup(labels.STATES, key, current),
         "status_label": lambda key: labels.lookup(labels.STATUSES, key, current),
+        "reason_label": lambda key: labels.lookup(labels.REASONS, key, current),
+        "is_reason_code": lambda key: key in labels.REASONS,
         "type_label": lambda key: labels.lookup(labels.EVENT_TYPES, key, current),
         "role_label": lambda key: labels.lookup(labels.ROLES, key, current),
         "both": lambda zh, en: labels.label((zh or "", en or ""), current),

@@ -27,7 +27,15 @@ STATES = {
 STATUSES = {
     "achieved": ("已达成", "achieved"), "on_track": ("符合进度", "on track"),
     "behind": ("滞后", "behind"), "not_tracked": ("未跟踪", "not tracked"),
-    "no_target": ("无目标", "no target"),
+    "no_target": ("无目标", "no target"), "missed": ("未完成", "missed"),
+    "unknown": ("未知", "unknown"),
+}
+# Why a value is unknown (projections.plan_values).
+REASONS = {
+    "before_opening": ("早于期初值：登记数据不足以得出该日数值", "before the opening: the registry "
+                       "cannot tell the value on this date"),
+    "no_stock_at_period_start": ("缺少期初存量，无法计算新增", "no stock recorded for the eve "
+                                 "of the period, so the new count cannot be computed"),
 }
 EVENT_TYPES = {
     "certification.issued": ("颁发证书", "certificate issued"),
@@ -53,6 +61,8 @@ EVENT_TYPES = {
     "principal.revoked": ("吊销用户", "principal revoked"),
     "plan.adopted": ("规划发布", "plan adopted"), "plan.target_set": ("设定目标", "target set"),
     "plan.opening_recorded": ("登记期初值", "opening recorded"),
+    "opening.recorded": ("登记期初值", "opening recorded"),
+    "plan.revised": ("规划修订", "plan revised"),
 }
 ROLES = {
     "admin": ("管理员", "admin"), "auditor": ("审计员", "auditor"),
@@ -81,6 +91,11 @@ CHROME = {
     "not_tracked_section": ("未跟踪的指标", "Indicators not tracked"),
     "language": ("语言", "Language"), "unit": ("单位", "unit"),
     "trend_of": ("年度值与线性进度", "year-end values against the linear path"),
+    "unallocated": ("未分配到下级", "not allocated to divisions"),
+    "reported": ("规划报告值", "reported by the plan"), "difference": ("差额", "difference"),
+    "judged_on": ("评价日期", "judged on"), "counting": ("口径", "counting"),
+    "cumulative": ("累计", "cumulative"), "new": ("新增", "new"),
+    "target_from": ("目标来自", "target from"), "stock": ("期初存量", "stock at start"),
 }
 
 

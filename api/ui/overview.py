@@ -11,7 +11,8 @@ from typing import Any
 from api.services import Services
 from api.ui.charts import progress_bar
 from events.plans import PlanView
-from projections.progress import PlanProgress, ProgressEngine
+from api.reports import plan_progress
+from projections.progress import NOT_TRACKED, PlanProgress
 from tenants.errors import NotFound
 from tenants.scope import Scope
 
@@ -57,34 +58,19 @@ def choose(svc: Services, scope: Scope, code: str, plan_id: str | None,
 
 
 def _progress(svc: Services, scope: Scope, code: str, choice: Choice) -> PlanProgress:
-    family = {code, *(c.code for c in scope.tree.children(code))}
-    others = [p for p in choice.every_plan if p.tenant in family and p.id != choice.plan.id]
-    engine = ProgressEngine(svc.read_models, svc.families, svc.measures, scope.tree)
-    return PlanProgress(engine, choice.plan, code, choice.as_of, others)
+    return plan_progress(svc, scope, code, choice.plan.id, choice.as_of)
 
 
 def overview(svc: Services, scope: Scope, code: str, choice: Choice) -> dict[str, Any]:
-    """Cards (tracked indicators), the untracked list, and a child table per indicator."""
+    """Cards (tracked indicators, unknown ones included), the untracked list, and a child
+    table per indicator whose statuses are the children's own judgements."""
     scope.visible_tenant(code)
     rows = _progress(svc, scope, code, choice).table()
-    cards = [r for r in rows if r["value"] is not None]
+    cards = [r for r in rows if r["status"] != NOT_TRACKED]
     for row in cards:
         row["bar"] = progress_bar(row)
     statuses = Counter(r["status"] for r in rows)
-    child_status: dict[tuple[str, str], dict] = {}
-    with_targets = sorted({c["tenant"]["code"] for r in cards for c in r["children"]
-                           if (c.get("target") or {}).get("value") is not None})
-    for child in with_targets:
-        for row in _progress(svc, scope, child, choice).table():
-            child_status[(child, row["key"])] = row
-    for row in cards:
-        for child in row["children"]:
-            own = child_status.get((child["tenant"]["code"], row["key"])) or {}
-            has_target = (child.get("target") or {}).get("value") is not None
-            child["status"] = own.get("status", "not_tracked") if has_target else "no_target"
-            child["achievement"] = own.get("achievement")
-            child["expected"] = own.get("expected")
-    return {"cards": cards, "untracked": [r for r in rows if r["value"] is None],
+    return {"cards": cards, "untracked": [r for r in rows if r["status"] == NOT_TRACKED],
             "statuses": statuses}
 
 

@@ -72,7 +72,7 @@ def test_pingyangs_13th_plan_completion_is_reproduced(client, writers, plans_loa
     assert (rows["city_quality_award_enterprises"]["value"],
             rows["city_quality_award_enterprises"]["status"]) == (2, "achieved")
     assert (rows["china_provincial_quality_award_winners"]["value"],
-            rows["china_provincial_quality_award_winners"]["status"]) == (0, "behind")
+            rows["china_provincial_quality_award_winners"]["status"]) == (0, "missed")
     assert rows["manufacturing_product_quality_pass_rate"]["status"] == "not_tracked"
     assert rows["manufacturing_product_quality_pass_rate"]["value"] is None
     assert "rate" in rows["manufacturing_product_quality_pass_rate"]["reason"]
@@ -133,9 +133,12 @@ def test_a_revoked_award_leaves_the_cumulative_count(client, writers, plans_load
 
 def test_an_opening_at_the_province_plus_events_in_two_counties(client, writers, plans_loaded,
                                                                 project):
+    """An opening is a stock: 2,100 standards on 2022-06-30 (the registry knew 2). The new
+    count of 2021-2025 starts from the stock of 1,979 the provincial text plan prints for
+    end-2020, since the eve of the period is before the opening."""
     admin = writers["admin"]
     response = client.post("/v1/plans/zhejiang-14th-fyp/openings", headers=auth(admin), json={
-        "tenant": "330000", "indicator": "zhejiang_made_standards_new", "value": 700,
+        "tenant": "330000", "indicator": "zhejiang_made_standards_new", "value": 2100,
         "on": "2022-06-30", "note": "registry started mid-plan"})
     assert response.status_code == 201, response.json
     days = ["2021-05-01", "2022-03-01", "2023-01-10", "2023-05-01"]
@@ -145,9 +148,10 @@ def test_an_opening_at_the_province_plus_events_in_two_counties(client, writers,
     project()
     rows = progress(client, admin, "330000", "zhejiang-14th-fyp", "2024-01-01")
     row = rows["zhejiang_made_standards_new"]
-    # 700 recorded on 2022-06-30 (when the registry knew 2), plus the 2 published since
-    assert (row["value"], row["registry_value"]) == (702, 4)
-    assert row["opening"]["source"] == "own" and row["opening"]["value"] == 700
+    # 2,100 recorded when the registry knew 2, plus the 2 published since, minus 1,979
+    assert (row["value"], row["registry_value"]) == (2100 + 2 - 1979, 4)
+    assert row["opening"]["source"] == "own" and row["opening"]["value"] == 2100
+    assert row["stock"] == {"value": 1979, "year": 2020, "plan": "zhejiang-14th-fyp-text"}
     huzhou = next(c for c in row["children"] if c["tenant"]["code"] == "330500")
     assert huzhou["value"] == 2
 

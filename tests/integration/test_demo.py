@@ -26,3 +26,31 @@ def test_the_demo_shows_achieved_on_track_and_behind_indicators(services, plans_
         assert counter["achieved"] and counter["on_track"] and counter["behind"], counter
     again = Demo(services.registry, services.plans, services.directory).run()
     assert again == 0  # same envelope ids: nothing stored twice
+
+
+def test_the_demo_follows_the_seeds(services, plans_loaded):
+    """Finding 8 of issue 12: seed targets where a seed gives one, demo allocations labelled
+    as such, city openings adding up to the province's with its unallocated part, and no two
+    divisions with identical numbers."""
+    Demo(services.registry, services.plans, services.directory).run()
+    services.projector().catch_up()
+    scope = services.directory.operator_scope()
+    province = {r["key"]: r for r in plan_progress(services, scope, "330000", "zhejiang-14th-fyp",
+                                                   REVIEW_DATE).table()}
+    standards = province["zhejiang_made_standards_new"]
+    huzhou = next(c for c in standards["children"] if c["tenant"]["code"] == "330500")
+    assert huzhou["target"]["value"] == 200
+    assert huzhou["target"]["source"]["plan"] == "huzhou-14th-fyp"
+    plan = services.plans.get("zhejiang-14th-fyp")
+    demo_targets = [t for (tenant, _), t in plan.targets.items() if tenant != "330000"]
+    assert demo_targets and all("演示" in t["reason"] for t in demo_targets)
+    eve = {r["key"]: r for r in plan_progress(services, scope, "330000", "zhejiang-14th-fyp",
+                                              REVIEW_DATE.replace(year=2020, month=12,
+                                                                  day=31)).table()}
+    pinzibiao = eve["pinzibiao_enterprises"]
+    assert pinzibiao["value"] == 1500
+    assert sum(c["value"] for c in pinzibiao["children"]) + pinzibiao["unallocated"] == 1500
+    assert pinzibiao["unallocated"] > 0
+    counties = services.read_models.counts(scope, "330500", REVIEW_DATE, None, 0)["children"]
+    shapes = [repr(sorted((k, str(v)) for k, v in c["counts"].items())) for c in counties]
+    assert len(set(shapes)) == len(shapes)
