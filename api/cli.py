@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -263,6 +264,7 @@ def export(tenant: str, from_: str | None, to: str | None, output: str) -> None:
     svc = _open()
     try:
         filters = {"from": _moment(from_, "from"), "to": _moment(to, "to")}
+        position = _fresh(svc, [svc.audit_index()])
         rows = svc.audit.stream(svc.directory.operator_scope(), tenant, filters)
         count = 0
         with click.open_file(output, "w", encoding="utf-8") as handle:
@@ -274,7 +276,17 @@ def export(tenant: str, from_: str | None, to: str | None, output: str) -> None:
         _fail(exc)
     finally:
         svc.close()
-    click.echo(f"exported {count} events of {tenant}'s subtree", err=True)
+    click.echo(f"exported {count} events of {tenant}'s subtree (log position {position})",
+               err=True)
+
+
+def _fresh(svc: Services, processors: list) -> int:
+    """The projections a command reads, caught up to the log's head (or a one-line error
+    naming the lag): see api.freshness."""
+    from api.freshness import caught_up
+
+    wait = float(os.environ.get("REGISTRY_FRESHNESS_WAIT_SECONDS") or 30)
+    return caught_up(svc, processors, wait, say=lambda text: click.echo(text, err=True))
 
 
 def _moment(value: str | None, name: str):
@@ -388,10 +400,12 @@ def report(plan_id: str, tenant: str, as_of, csv_path) -> None:
     try:
         day = as_of.date() if as_of else svc.registry.clock.today()
         scope = svc.directory.operator_scope()
+        position = _fresh(svc, [svc.projector()])
         progress = plan_progress(svc, scope, tenant, plan_id, day)
         rows = progress.table()
         body = {"tenant": scope.tree.get(tenant).as_json(), "plan": progress.plan.summary(),
-                "as_of": day, "indicators": rows}
+                "as_of": day, "judged_on": progress.judged_on, "position": position,
+                "indicators": rows}
     except RegistryError as exc:
         _fail(exc)
     finally:
@@ -399,7 +413,7 @@ def report(plan_id: str, tenant: str, as_of, csv_path) -> None:
     click.echo(progress_text(body))
     path = csv_path or f"progress-{tenant}-{plan_id}-{day}.csv"
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        handle.write(progress_csv(rows))
+        handle.write(progress_csv(rows, day, position))
     click.echo(f"\nCSV written to {path}", err=True)
 
 

@@ -123,10 +123,10 @@ def progress_as_csv(code: str):
     scope = caller_scope()
     svc = services()
     as_of = date_param("as_of") or svc.registry.clock.today()
-    projection_position()
+    position = projection_position()
     plan = _plan_param()
     rows = plan_progress(svc, scope, code, plan, as_of).table()
-    return Response(progress_csv(rows), mimetype="text/csv",
+    return Response(progress_csv(rows, as_of, position), mimetype="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="progress-{code}-{plan}-{as_of}.csv"'})
 

@@ -11,9 +11,12 @@ from api.context import services
 from projections.progress import PlanProgress, ProgressEngine
 from tenants.scope import Scope
 
-CSV_COLUMNS = ["key", "name", "name_en", "unit", "counting", "form", "baseline", "target",
-               "comparator", "value", "registry_value", "opening", "achievement", "expected",
-               "status", "reason", "children_target_sum", "children_with_targets"]
+CSV_COLUMNS = ["key", "name", "name_en", "unit", "counting", "form", "period_start",
+               "period_end", "baseline", "target", "comparator", "target_plan",
+               "target_counting", "value", "registry_value", "opening", "stock",
+               "achievement", "expected", "status", "reason", "unallocated",
+               "children_target_sum", "children_with_targets", "actual_reported",
+               "difference", "as_of", "judged_on", "position"]
 
 
 def progress_engine(svc, scope: Scope) -> ProgressEngine:
@@ -41,35 +44,46 @@ def progress_body(svc, scope: Scope, code: str, plan_id: str, as_of: dt.date,
             "indicators": progress.table()}
 
 
-def csv_row(row: dict[str, Any]) -> dict[str, Any]:
+def csv_row(row: dict[str, Any], as_of: dt.date, position: int) -> dict[str, Any]:
+    """One indicator as a CSV row; every row says the date and log position it reflects."""
     target = row.get("target") or {}
+    source = target.get("source") or {}
     baseline = row.get("baseline") or {}
-    opening = row.get("opening") or {}
+    period = row.get("period") or {}
     return {
         **{k: row.get(k) for k in ("key", "name", "name_en", "unit", "counting", "form",
                                    "value", "registry_value", "achievement", "expected",
-                                   "status", "reason", "children_target_sum",
-                                   "children_with_targets")},
+                                   "status", "reason", "unallocated", "children_target_sum",
+                                   "children_with_targets", "difference", "judged_on")},
+        "period_start": period.get("start"), "period_end": period.get("end"),
         "baseline": baseline.get("value"), "target": target.get("value"),
-        "comparator": target.get("comparator"), "opening": opening.get("value"),
+        "comparator": target.get("comparator"), "target_plan": source.get("plan"),
+        "target_counting": source.get("counting"),
+        "opening": (row.get("opening") or {}).get("value"),
+        "stock": (row.get("stock") or {}).get("value"),
+        "actual_reported": (row.get("actual_reported") or {}).get("value"),
+        "as_of": as_of, "position": position,
     }
 
 
-def progress_csv(rows: list[dict[str, Any]]) -> str:
+def progress_csv(rows: list[dict[str, Any]], as_of: dt.date, position: int) -> str:
     """The progress table as CSV (UTF-8 with a byte-order mark, so spreadsheets read it)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
     writer.writeheader()
     for row in rows:
-        writer.writerow(csv_row(row))
+        writer.writerow(csv_row(row, as_of, position))
     return buffer.getvalue()
 
 
 def progress_text(body: dict[str, Any]) -> str:
     """A fixed-width table for the terminal."""
+    judged = (f", judged at the plan's end {body['judged_on']}"
+              if body.get("judged_on") and body["judged_on"] != body["as_of"] else "")
     lines = [f"{body['plan']['title']} — {body['tenant']['name']} ({body['tenant']['code']}) "
-             f"as of {body['as_of']}", ""]
+             f"as of {body['as_of']}{judged}; projections at log position {body['position']}",
+             ""]
     header = f"{'indicator':<48} {'value':>9} {'target':>9} {'expected':>9} {'ach.':>7}  status"
     lines += [header, "-" * len(header)]
     for row in body["indicators"]:
