@@ -7,6 +7,8 @@ import datetime as dt
 import io
 from typing import Any
 
+from wcwidth import wcswidth, wcwidth
+
 from api.context import services
 from projections.progress import PlanProgress, ProgressEngine
 from tenants.scope import Scope
@@ -77,8 +79,26 @@ def progress_csv(rows: list[dict[str, Any]], as_of: dt.date, position: int) -> s
     return buffer.getvalue()
 
 
+def display_width_pad(text: str, width: int, right: bool = False) -> str:
+    """`text` padded to `width` terminal columns (a CJK character takes two)."""
+    gap = max(width - max(wcswidth(text), 0), 0)
+    return " " * gap + text if right else text + " " * gap
+
+
+def clip(text: str, width: int) -> str:
+    """`text` cut to at most `width` terminal columns."""
+    out, used = [], 0
+    for char in text:
+        w = max(wcwidth(char), 0)
+        if used + w > width:
+            break
+        out.append(char)
+        used += w
+    return "".join(out)
+
+
 def progress_text(body: dict[str, Any]) -> str:
-    """A fixed-width table for the terminal."""
+    """A table for the terminal, aligned by display width."""
     judged = (f", judged at the plan's end {body['judged_on']}"
               if body.get("judged_on") and body["judged_on"] != body["as_of"] else "")
     lines = [f"{body['plan']['title']} — {body['tenant']['name']} ({body['tenant']['code']}) "
@@ -89,8 +109,9 @@ def progress_text(body: dict[str, Any]) -> str:
     for row in body["indicators"]:
         target = (row.get("target") or {}).get("value")
         achievement = row.get("achievement")
+        name = display_width_pad(clip(row["name"] or row["key"], 30), 30)
         lines.append(
-            f"{(row['name'] or row['key'])[:24]:<24}{row['key'][:24]:<25}"
+            f"{name} {row['key'][:17]:<17}"
             f"{_fmt(row.get('value')):>9} {_fmt(target):>9} {_fmt(row.get('expected')):>9} "
             f"{(f'{achievement:.0%}' if achievement is not None else '-'):>7}  "
             f"{row['status']}" + (f" ({row['reason']})" if row.get("reason") else ""))
