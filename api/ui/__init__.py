@@ -144,6 +144,7 @@ def template_helpers() -> dict[str, Any]:
         "state_label": lambda key: labels.lookup(labels.STATES, key, current),
         "status_label": lambda key: labels.lookup(labels.STATUSES, key, current),
         "reason_label": lambda key: labels.lookup(labels.REASONS, key, current),
+        "reason_text": lambda key: labels.plain(labels.REASONS.get(key), current) or key,
         "is_reason_code": lambda key: key in labels.REASONS,
         "type_label": lambda key: labels.lookup(labels.EVENT_TYPES, key, current),
         "role_label": lambda key: labels.lookup(labels.ROLES, key, current),

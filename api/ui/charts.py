@@ -42,9 +42,10 @@ LEFT, RIGHT, TOP, BOTTOM = 52, 16, 14, 30
 def trend_chart(entry: dict[str, Any], start: dt.date, end: dt.date) -> dict[str, Any] | None:
     """Coordinates of one indicator's chart: values at year ends, the linear path from the
     baseline to the target, and the target line."""
-    points = [p for p in entry.get("points") or [] if _num(p.get("value")) is not None]
-    if not points:
+    every = entry.get("points") or []
+    if not every:
         return None
+    points = [p for p in every if _num(p.get("value")) is not None]  # unknown: left empty
     target = _num((entry.get("target") or {}).get("value"))
     baseline = _num((entry.get("baseline") or {}).get("value"))
     highest = max([_num(p["value"]) for p in points] + [target or 0, baseline or 0] +
@@ -70,6 +71,8 @@ def trend_chart(entry: dict[str, Any], start: dt.date, end: dt.date) -> dict[str
                     for year in range(start.year, end.year + 1)] +
                    [{"x": x(end), "label": ""}],
         "path": None, "target_y": None, "target": target,
+        "table": [{"date": p["date"], "value": p.get("value"), "expected": p.get("expected"),
+                   "reason": p.get("reason")} for p in every],
     }
     if target is not None:
         chart["target_y"] = y(target)

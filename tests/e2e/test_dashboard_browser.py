@@ -125,6 +125,21 @@ def test_a_regulator_walks_through_the_dashboard(backend, server, browser, tmp_p
     assert len(cards) >= 4 and "behind" in statuses, statuses
     assert driver.find_elements(By.CSS_SELECTOR, ".card svg.bar .expected-mark")
     screenshot(driver, f"dashboard-overview-{backend}.png")
+    # The province's 品字标 opening is not broken down to cities: the child table says so.
+    unallocated = driver.find_element(By.ID, "unallocated-pinzibiao_enterprises")
+    assert "not allocated" in unallocated.text or "未分配" in unallocated.text
+
+    # Before the standards opening of 2024-06-30 the new count is unknown, never invented.
+    driver.get(f"{base}/ui/tenants/330000?plan=zhejiang-14th-fyp&as_of=2023-12-31")
+    card = driver.find_element(By.ID, "card-zhejiang_made_standards_new")
+    assert card.get_attribute("data-status") == "unknown"
+    assert "before the opening" in card.text or "早于期初值" in card.text
+    screenshot(driver, f"dashboard-unknown-{backend}.png")
+    driver.get(f"{base}/ui/tenants/330000/trends?plan=zhejiang-14th-fyp&as_of=2025-06-30")
+    trend = driver.find_element(By.ID, "trend-zhejiang_made_standards_new")
+    assert len(trend.find_elements(By.CSS_SELECTOR, "circle.dot")) == 2  # 2024 on: known
+    screenshot(driver, f"dashboard-trends-{backend}.png")
+    driver.get(f"{base}/ui/tenants/330000?plan=zhejiang-14th-fyp&as_of=2025-06-30")
 
     # Follow a city that is behind to its own overview.
     behind = driver.find_elements(By.CSS_SELECTOR, "a.child-link[data-status='behind']")
