@@ -29,6 +29,8 @@ def caught_up(svc: Services, processors: list, wait_seconds: float = 30.0,
               say: Callable[[str], None] = lambda text: None) -> int:
     """The position every given processor has reached, once it is the log's head."""
     head = svc.log.max_position()
+    for processor in processors:
+        processor.ensure_tracking()  # follows the live generation after a rebuild
     if _position(processors) >= head:
         return head
     settings = svc.settings
@@ -37,7 +39,6 @@ def caught_up(svc: Services, processors: list, wait_seconds: float = 30.0,
         try:
             say(f"catching the projections up to position {head} (no projector is running)")
             for processor in processors:
-                processor.ensure_tracking()
                 while _position([processor]) < head and processor.process_page(PAGE):
                     pass
         except Exception as exc:  # a poison event or an outage: say so, never read stale

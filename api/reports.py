@@ -104,17 +104,21 @@ def progress_text(body: dict[str, Any]) -> str:
     lines = [f"{body['plan']['title']} — {body['tenant']['name']} ({body['tenant']['code']}) "
              f"as of {body['as_of']}{judged}; projections at log position {body['position']}",
              ""]
-    header = f"{'indicator':<48} {'value':>9} {'target':>9} {'expected':>9} {'ach.':>7}  status"
+    reported = any(row.get("actual_reported") for row in body["indicators"])
+    header = (f"{'indicator':<48} {'value':>9} {'target':>9} {'expected':>9} {'ach.':>7}"
+              + (f" {'reported':>9} {'diff.':>7}" if reported else "") + "  status")
     lines += [header, "-" * len(header)]
     for row in body["indicators"]:
         target = (row.get("target") or {}).get("value")
         achievement = row.get("achievement")
         name = display_width_pad(clip(row["name"] or row["key"], 30), 30)
+        actual = (row.get("actual_reported") or {}).get("value")
         lines.append(
             f"{name} {row['key'][:17]:<17}"
             f"{_fmt(row.get('value')):>9} {_fmt(target):>9} {_fmt(row.get('expected')):>9} "
-            f"{(f'{achievement:.0%}' if achievement is not None else '-'):>7}  "
-            f"{row['status']}" + (f" ({row['reason']})" if row.get("reason") else ""))
+            f"{(f'{achievement:.0%}' if achievement is not None else '-'):>7}"
+            + (f" {_fmt(actual):>9} {_fmt(row.get('difference')):>7}" if reported else "")
+            + f"  {row['status']}" + (f" ({row['reason']})" if row.get("reason") else ""))
     return "\n".join(lines)
 
 

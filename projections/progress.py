@@ -227,9 +227,11 @@ class PlanProgress:
                                    "status": UNKNOWN, "reason": value.reason}
         if target is None or target.value is None:
             verdict["status"] = NO_TARGET if value.value is not None else UNKNOWN
-            verdict["reason"] = value.reason or ("no target for this tenant" if target is None
-                                                 else "the target is not a number: "
-                                                 f"{target.spec.get('raw')!r}")
+            raw = target.spec.get("raw") if target is not None else None
+            verdict["reason"] = value.reason or (
+                "no target for this tenant" if target is None else
+                "the plan states no target" if raw is None else
+                f"the target is not a number: {raw!r}")
             return verdict
         start, end = target.path(day)
         baseline = self._baseline(tenant, counting, start)
