@@ -14,6 +14,7 @@ from api.jsonenc import WireJSONProvider
 from api.observability import configure_logging, install, metrics_response
 from api.ledger_bp import ledger_bp
 from api.openapi import docs
+from api.params import refuse_nul_in_query
 from api.ratelimit import RateLimiter
 from api.plans_bp import plans_bp
 from api.services import LazyServices
@@ -36,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
                                                           settings.rate_burst)
     configure_logging()
     install(app)
+    app.before_request(refuse_nul_in_query)
     register_error_handlers(app)
     app.register_blueprint(v1)
     app.after_request(position_header)

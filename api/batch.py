@@ -41,13 +41,13 @@ def post_batch():
 def parse_batch(body: Any, today: dt.date) -> list[Envelope]:
     """The batch's envelopes; every malformed envelope is reported by its index at once."""
     if not isinstance(body, dict):
-        raise InvalidInput({"body": ['Expected a JSON object {"events": [...]}.']})
+        raise BodyRefused({"body": ['Expected a JSON object {"events": [...]}.']})
     unknown = {name: ["Unknown field."] for name in body if name != "events"}
     if unknown:
-        raise InvalidInput(unknown)
+        raise BodyRefused(unknown)
     raw = body.get("events")
     if not isinstance(raw, list) or not raw:
-        raise InvalidInput({"events": [f"Expected a list of 1 to {MAX_BATCH} envelopes."]})
+        raise BodyRefused({"events": [f"Expected a list of 1 to {MAX_BATCH} envelopes."]})
     if len(raw) > MAX_BATCH:
         raise BatchTooLarge(len(raw), MAX_BATCH)
     envelopes: list[Envelope | None] = []
@@ -65,6 +65,15 @@ def parse_batch(body: Any, today: dt.date) -> list[Envelope]:
     if problems:
         raise BatchRefused(problems, len(raw))
     return envelopes  # type: ignore[return-value]  # no None left when nothing was refused
+
+
+class BodyRefused(InvalidInput):
+    """The batch body itself is not a batch: a 422 refusing every envelope (`refused` is
+    empty, as no index could be read), in the shape of every refused batch."""
+
+    def __init__(self, errors: dict) -> None:
+        super().__init__(errors, "The body is not a batch; nothing was stored.")
+        self.extra["refused"] = []
 
 
 def _raw_id(item: Any) -> UUID | None:

@@ -61,7 +61,7 @@ def record_state(kind: str, key: str):
     """The record's state now, on a business date (as_of) or as known at a time (known_at)."""
     scope = caller_scope()
     kind, key = _address(kind, key)
-    as_of, known_at = date_param("as_of"), timestamp_param("known_at")
+    as_of, known_at = date_param("as_of"), timestamp_param("known_at", empty_ok=False)
     return services().registry.get_record(scope, kind, key, as_of, known_at)
 
 
@@ -114,7 +114,7 @@ def tenant_counts(code: str):
     scope = caller_scope()
     svc = services()
     as_of = date_param("as_of") or svc.registry.clock.today()
-    known_at = timestamp_param("known_at")
+    known_at = timestamp_param("known_at", empty_ok=False)
     position = projection_position()
     return svc.read_models.counts(scope, code, as_of, known_at, position)
 
@@ -124,7 +124,7 @@ def record_filters() -> dict:
     kind = text_param("kind", 32)
     if kind is not None and kind not in KINDS:
         raise InvalidInput({"kind": [f"Must be one of {', '.join(KINDS)}."]})
-    return {"kind": kind, "tenant": text_param("tenant", 6), "status": text_param("status", 16),
+    return {"kind": kind, "tenant": text_param("tenant", 6, empty_ok=False), "status": text_param("status", 16),
             "holder": text_param("holder"), "q": text_param("q"),
             "include_voided": request.args.get("include_voided") == "true"}
 

@@ -25,7 +25,8 @@ BATCH_GROUPS = {422: "errors", 409: "conflicts", 403: "forbidden", 404: "not_fou
 def problem_body(status: int, slug: str, title: str, detail: str, **extra: object) -> dict:
     """An RFC 9457 problem object (absent extras left out)."""
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
-    body.update({k: v for k, v in extra.items() if v is not None})
+    # extras never replace the members RFC 9457 defines
+    body.update({k: v for k, v in extra.items() if v is not None and k not in body})
     return body
 
 

@@ -564,7 +564,16 @@ def build_spec() -> dict[str, Any]:
     document = spec.to_dict()
     document["paths"] = {**_paths(), **_read_paths(), **_ledger_paths()}
     document["security"] = [{"bearer": []}]
+    for operations in document["paths"].values():  # every caller is rate limited
+        for operation in operations.values():
+            operation["responses"].setdefault("429", TOO_MANY)
     return document
+
+
+TOO_MANY = {"description": "Too many requests (per principal, or per client address before "
+                           "authentication and on public endpoints); retry after Retry-After",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": {"application/problem+json": {"schema": PROBLEM}}}
 
 
 @docs.get("/openapi.json")

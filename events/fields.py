@@ -9,7 +9,15 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields
 
 from events.countries import ISO_3166_ALPHA2
-from events.text import has_control_characters, normalise_key, normalise_text, uscc_problem
+from events.text import (
+    describe_character,
+    has_control_characters,
+    invisible_character,
+    lookalike_problem,
+    normalise_key,
+    normalise_text,
+    uscc_problem,
+)
 
 EARLIEST_DATE = dt.date(1990, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
@@ -18,19 +26,28 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class Text(fields.String):
-    """A non-empty single-line string of bounded length, whitespace collapsed."""
+    """A non-empty single-line string of bounded length, whitespace collapsed. Invisible
+    characters (controls, zero-width and bidi format characters, line separators) are
+    refused by code point; free text (`line_breaks`) may hold tabs and line breaks, which
+    are collapsed with the other whitespace."""
 
     normalise = staticmethod(normalise_text)
 
-    def __init__(self, max_length: int = 200, **kwargs: Any) -> None:
+    def __init__(self, max_length: int = 200, line_breaks: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_length = max_length
+        self.allowed = "\t\n\r" if line_breaks else ""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise ValidationError("Not a valid string.")
         if len(value) > self.max_length * 4:
             raise ValidationError(f"Longer than {self.max_length} characters.")
+        hidden = invisible_character(value, self.allowed)
+        if hidden is not None:
+            raise ValidationError(f"Contains an invisible character ({describe_character(hidden)}"
+                                  "): send the text without it.")
         text = self.normalise(value)
         if not text:
             raise ValidationError("May not be empty.")
@@ -45,12 +62,20 @@ class Text(fields.String):
 
 
 class Code(Text):
-    """A key or code (record key, standard code, certificate number): NFKC-normalised too."""
+    """A key or code (record key, standard code, certificate number): NFKC-normalised too,
+    and never written with letters that pass for Latin ones."""
 
     normalise = staticmethod(normalise_key)
 
     def __init__(self, max_length: int = 64, **kwargs: Any) -> None:
         super().__init__(max_length=max_length, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        key = super()._deserialize(value, attr, data, **kwargs)
+        problem = lookalike_problem(key)
+        if problem:
+            raise ValidationError(problem)
+        return key
 
 
 class IsoDate(fields.Date):
@@ -121,4 +146,4 @@ def holder(**kwargs: Any) -> fields.Nested:
 
 def reason() -> Text:
     """The free-text reason required by suspensions, withdrawals and the like."""
-    return Text(max_length=1000, required=True)
+    return Text(max_length=1000, line_breaks=True, required=True)

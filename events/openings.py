@@ -106,7 +106,7 @@ class RecordOpeningBody(Schema):
     value = fields.Float(required=True, allow_nan=False,
                          validate=validate.Range(min=0, max=MAX_OPENING))
     on = IsoDate(required=True)
-    source = Text(max_length=1000, required=True)
+    source = Text(max_length=1000, line_breaks=True, required=True)
 
     @validates_schema
     def _integral_counts(self, data, **kwargs):

@@ -107,7 +107,7 @@ class SetTargetBody(Schema):
                   validate=validate.Regexp(r"^\d{6}$", error="Not a tenant code."))
     indicator = Text(max_length=120, required=True)
     target = fields.Nested(TargetSchema, required=True)
-    reason = Text(max_length=1000, required=True)
+    reason = Text(max_length=1000, line_breaks=True, required=True)
 
 
 class PlanOpeningBody(Schema):
@@ -120,7 +120,7 @@ class PlanOpeningBody(Schema):
     value = fields.Float(required=True, allow_nan=False,
                          validate=validate.Range(min=0, max=10**9))
     on = IsoDate(required=True)
-    note = Text(max_length=1000, load_default="")
+    note = Text(max_length=1000, line_breaks=True, load_default="")
 
     @validates_schema
     def _integral_counts(self, data, **kwargs):

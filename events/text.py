@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from confusable_homoglyphs import categories, confusables
+
 _WHITESPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -21,6 +23,50 @@ def normalise_key(value: str) -> str:
 def normalise_text(value: str) -> str:
     """Names, titles and reasons: trim and collapse whitespace, keep the characters."""
     return _WHITESPACE.sub(" ", value).strip()
+
+
+# Invisible characters: controls, format characters (zero-width, bidi controls, BOM), line
+# and paragraph separators. An ordinary space is the only space character kept as such.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+LOOKALIKE_SCRIPTS = frozenset({"CYRILLIC", "GREEK"})
+
+
+def describe_character(char: str) -> str:
+    """'U+200B ZERO WIDTH SPACE'."""
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED CHARACTER')}"
+
+
+def invisible_character(value: str, allow: str = "") -> str | None:
+    """The first invisible character of the text (other than those in `allow`), or None."""
+    for char in value:
+        if char not in allow and unicodedata.category(char) in INVISIBLE_CATEGORIES:
+            return char
+    return None
+
+
+def lookalike_problem(key: str) -> str | None:
+    """Why a key cannot be accepted because it looks like another: a Cyrillic or Greek
+    letter that looks like a Latin one (keys are Latin letters, digits, Chinese characters
+    and punctuation, so `СХ/2023/0001` would pass for `CX/2023/0001`)."""
+    found = [c for c in key if categories.alias(c) in LOOKALIKE_SCRIPTS]
+    if not found:
+        return None
+    skeleton, latin = [], {}
+    for char in key:
+        if char in found:
+            matches = confusables.is_confusable(char, preferred_aliases=["latin"]) or []
+            glyphs = [h["c"] for m in matches for h in m["homoglyphs"]
+                      if categories.alias(h["c"]) == "LATIN"]
+            if glyphs:
+                latin[char] = glyphs[0]
+        skeleton.append(latin.get(char, char))
+    char = found[0]
+    looks = f", which looks like the Latin '{latin[char]}'" if char in latin else ""
+    mixed = " mixed with Latin letters" if any(categories.alias(c) == "LATIN" for c in key) \
+        else ""
+    return (f"Contains '{char}' ({describe_character(char)}, {categories.alias(char).title()}"
+            f"{mixed}){looks}: the key would pass for '{''.join(skeleton)}'. Write keys in "
+            "Latin letters, digits and Chinese characters.")
 
 
 def has_control_characters(value: str) -> bool:

@@ -29,7 +29,7 @@ def decide(scope: Scope, record: Record | None, envelope: Envelope, now: dt.date
     kind, event_type = envelope.kind, envelope.type
     if not scope.may_write_type(event_type, kind):
         raise OutOfScope(f"Your role ({scope.role}) may not post '{event_type}' for kind "
-                         f"'{kind}'.", kind=kind, type=event_type)
+                         f"'{kind}'.", kind=kind, event_type=event_type)
     if record is None:
         tenant = _check_new(scope, envelope)
     else:
