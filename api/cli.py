@@ -15,6 +15,7 @@ from api.cli_ledger import ledger, prepare_signing_key
 from api.importing import import_command
 from api.services import Services
 from api.settings import Settings
+from api.store_check import EXIT_NO_STORE, StoreMissing, require_store
 from projections.runner import rebuild_if_outdated
 from tenants import seed
 from tenants.errors import RegistryError
@@ -22,7 +23,10 @@ from tenants.principals import OPERATOR
 
 
 def _open(create_tables: bool = False) -> Services:
-    return Services.open(Settings.from_env(), create_tables=create_tables)
+    settings = Settings.from_env()
+    if not create_tables:
+        require_store(settings)
+    return Services.open(settings, create_tables=create_tables)
 
 
 def _fail(exc: RegistryError) -> None:
@@ -33,7 +37,37 @@ def _fail(exc: RegistryError) -> None:
     raise click.ClickException(message)
 
 
-@click.group()
+class RegistryGroup(click.Group):
+    """Every command answers an operator in one line, never with a traceback: a missing
+    store exits 2 with what to run; a database that cannot be reached or any other failure
+    exits 1 naming it (the full trace goes to the log with REGISTRY_LOG_LEVEL=DEBUG)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StoreMissing as exc:
+            click.echo(f"registry: {exc}", err=True)
+            ctx.exit(EXIT_NO_STORE)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the operator's terminal gets one line
+            import logging
+
+            logging.getLogger("registry.cli").debug("command failed", exc_info=exc)
+            click.echo(f"registry: {_one_line(exc)}", err=True)
+            ctx.exit(1)
+
+
+def _one_line(exc: Exception) -> str:
+    """An error in one line, without the SQL a database error carries."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    detail = text[0] if text else ""
+    if type(exc).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
+        return f"database error ({type(exc).__name__}): {detail}"
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+@click.group(cls=RegistryGroup)
 def main() -> None:
     """Quality Brand Registry: events, counts and plan progress of Zhejiang's quality brands."""
 
@@ -70,6 +104,7 @@ def serve(host: str, port: int, workers: int, projector: bool) -> None:
     """Serve the API with gunicorn, plus the projector (the embedded SQLite file by default)."""
     from api.server import run_gunicorn
 
+    require_store(Settings.from_env())
     click.echo(f"dashboard: http://{host}:{port}/ui/  ·  API: http://{host}:{port}/v1  ·  "
                f"docs: http://{host}:{port}/docs", err=True)
     child = None
@@ -95,6 +130,7 @@ def projector_command(poll: float, page: int) -> None:
     from projections.runner import ProcessLock, run_forever
 
     settings = Settings.from_env()
+    require_store(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -124,6 +160,7 @@ def projections_rebuild() -> None:
     from projections.runner import ProcessLock, rebuild
 
     settings = Settings.from_env()
+    require_store(settings)
     lock = ProcessLock(settings.database_url, settings.database_schema, "rebuild")
     if not lock.try_acquire():
         raise click.ClickException("another rebuild is running")

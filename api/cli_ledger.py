@@ -14,6 +14,7 @@ from sqlalchemy import inspect
 
 from api.services import Services, signing_key_path
 from api.settings import Settings
+from api.store_check import require_store
 from projections.ledger import all_checkpoints, ledger_fields, ledger_status, publish_key
 from projections.ledger_signing import (
     Signer,
@@ -50,6 +51,7 @@ def ledger() -> None:
 
 def _open_ledger(settings: Settings) -> Services:
     """The services, refusing a database without the ledger's tables."""
+    require_store(settings)
     svc = Services.open(settings)
     if not inspect(svc.engine).has_table(tracking.name):
         svc.close()

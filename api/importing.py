@@ -31,6 +31,7 @@ from api.import_rows import (
 )
 from api.services import Services
 from api.settings import Settings
+from api.store_check import require_store
 from events import EVENT_TYPES, NAMESPACE
 from events.envelope import Envelope, EnvelopeInvalid, parse_envelope
 from registry.batch import MAX_BATCH
@@ -182,19 +183,25 @@ def default_report_path(path: Path) -> Path:
               type=click.IntRange(1, MAX_BATCH), help="Rows per atomic batch.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Error report path [default: FILE's name with .errors.csv].")
+@click.option("--force", is_flag=True, help="Overwrite an existing error report.")
 @click.option("--encoding", default=None,
               help="The file's text encoding (e.g. gbk, gb18030, utf-8) [default: by its "
                    "byte-order mark, else UTF-8, else GB18030].")
 def import_command(ctx: click.Context, file: Path, principal_token: str, fmt: str,
-                   chunk_size: int, report: Path | None, encoding: str | None) -> None:
+                   chunk_size: int, report: Path | None, force: bool,
+                   encoding: str | None) -> None:
     """Import events from JSON Lines or CSV; refused rows go to a CSV error report."""
+    _check_report_path(report, force)
+    report = report or default_report_path(file)
     try:
         fmt = file_format(file, fmt)
         text = detect(file, encoding)
         total = count_rows(file, fmt, text.codec)
     except (UnreadableFile, UndecodableFile) as exc:
         raise click.ClickException(str(exc)) from None
-    svc = Services.open(Settings.from_env())
+    settings = Settings.from_env()
+    require_store(settings)
+    svc = Services.open(settings)
     try:
         principal = svc.directory.authenticate(principal_token)
         if principal is None:
@@ -207,9 +214,33 @@ def import_command(ctx: click.Context, file: Path, principal_token: str, fmt: st
             summary = importer.run(read_rows(file, fmt, text.codec), bar.update)
     finally:
         svc.close()
-    report = report or default_report_path(file)
-    write_report(report, summary.refused)
-    click.echo(json.dumps({**summary.as_json(), "encoding": text.name, "report": str(report)},
+    try:
+        write_report(report, summary.refused)
+        written: str | None = str(report)
+    except OSError as exc:  # the rows are stored: say what happened, and still summarise
+        click.echo(f"registry: the error report could not be written to {report}: "
+                   f"{exc.strerror or exc}", err=True)
+        written = None
+    click.echo(json.dumps({**summary.as_json(), "encoding": text.name, "report": written},
                           ensure_ascii=False))
     if summary.refused:
         ctx.exit(EXIT_ROWS_REFUSED)
+    if written is None:
+        ctx.exit(1)
+
+
+def _check_report_path(report: Path | None, force: bool) -> None:
+    """Before any row is imported: a report path given goes to a directory that exists,
+    without '..', and never over an existing file unless --force. (The default report beside
+    the input, FILE.errors.csv, is the previous run's report of the same file: a rerun
+    replaces it.)"""
+    if report is None:
+        return
+    if ".." in report.parts:
+        raise click.BadParameter("give a report path without '..'", param_hint="--report")
+    if not report.parent.is_dir():
+        raise click.BadParameter(f"the directory {report.parent} does not exist",
+                                 param_hint="--report")
+    if report.exists() and not force:
+        raise click.BadParameter(f"{report} exists; pass --force to overwrite it",
+                                 param_hint="--report")
