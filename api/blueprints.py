@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from flask import Blueprint, current_app, g, request
 
@@ -20,7 +21,7 @@ from api.params import (
 from events import EVENT_TYPES, KINDS
 from events.envelope import parse_envelope
 from events.text import normalise_key
-from projections.status import failures
+from projections.status import failures, last_beat
 from registry.errors import RecordNotFound
 from registry.service import event_envelope
 from tenants.errors import InvalidInput, Unavailable
@@ -156,14 +157,56 @@ def ready():
             lag_seconds = max((dt.datetime.now(dt.timezone.utc) - recorded).total_seconds(), 0)
     projection = {"position": tracking["position"], "lag_events": lag,
                   "lag_seconds": round(lag_seconds, 3), "updated_at": tracking["updated_at"]}
+    projector = _projector_process(svc)
+    body = {"head_position": head, "projection": projection, "projector": projector}
     stopped = failures(svc.engine)
     if stopped:
         names = ", ".join(f"{s['name']} (after position {s['after_position']})" for s in stopped)
-        raise Unavailable(f"Stopped on an event it cannot apply: {names}. It is not skipped; "
-                          "see the projector's log.", retry_after=60, head_position=head,
-                          projection=projection, stopped_processors=stopped)
-    return {"status": "ready", "database": "ok", "head_position": head,
-            "projection": projection}
+        raise NotReady("processor-stopped", f"Stopped on an event it cannot apply: {names}. "
+                       "It is not skipped; see the projector's log.", retry_after=60,
+                       stopped_processors=stopped, **body)
+    limits = ready_limits()
+    if projector is not None and projector["state"] != "active":
+        raise NotReady("projector-stopped", f"The projector (pid {projector['pid']} on "
+                       f"{projector['host']}) has stopped: counts, search and the audit feed "
+                       "do not follow new events.", retry_after=5, **body)
+    if projector is not None and projector["seconds_since_heartbeat"] > limits["heartbeat"]:
+        raise NotReady("projector-not-running", "No heartbeat from the projector for "
+                       f"{projector['seconds_since_heartbeat']:.0f} s (pid {projector['pid']} "
+                       f"on {projector['host']}): it is down or cannot reach the database.",
+                       retry_after=5, **body)
+    if lag_seconds > limits["lag"]:
+        raise NotReady("projection-lag", f"The projections are {lag} events and "
+                       f"{lag_seconds:.0f} s behind the log (limit {limits['lag']:g} s).",
+                       retry_after=5, **body)
+    return {"status": "ready", "database": "ok", **body}
+
+
+class NotReady(Unavailable):
+    """/v1/ready answers 503 naming its cause (/problems/not-ready, `cause`)."""
+
+    slug = "not-ready"
+    title = "Not ready"
+
+    def __init__(self, cause: str, detail: str, retry_after: int, **extra: object) -> None:
+        super().__init__(detail, retry_after=retry_after, cause=cause, **extra)
+
+
+def ready_limits() -> dict[str, float]:
+    """REGISTRY_READY_MAX_LAG_SECONDS (default 60) and REGISTRY_READY_MAX_HEARTBEAT_SECONDS
+    (default 10: five missed heartbeats)."""
+    return {"lag": float(os.environ.get("REGISTRY_READY_MAX_LAG_SECONDS") or 60),
+            "heartbeat": float(os.environ.get("REGISTRY_READY_MAX_HEARTBEAT_SECONDS") or 10)}
+
+
+def _projector_process(svc) -> dict | None:
+    """The active projector's last heartbeat (None: no projector process ever ran here, as
+    in tests that project in-process; readiness then rests on the lag)."""
+    found = last_beat(svc.engine)
+    if found is None:
+        return None
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return {**found, "seconds_since_heartbeat": round((now - found["at"]).total_seconds(), 3)}
 
 
 @v1.get("/public/records/<kind>/<path:key>")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -104,21 +106,23 @@ def serve(host: str, port: int, workers: int, projector: bool) -> None:
     """Serve the API with gunicorn, plus the projector (the embedded SQLite file by default)."""
     from api.server import run_gunicorn
 
+    from api.observability import configure_logging
+
     require_store(Settings.from_env())
+    configure_logging()
     click.echo(f"dashboard: http://{host}:{port}/ui/  ·  API: http://{host}:{port}/v1  ·  "
                f"docs: http://{host}:{port}/docs", err=True)
-    child = None
+    supervisor = None
     if projector:
-        child = subprocess.Popen([sys.executable, "-m", "api.cli", "projector"])
+        from api.supervisor import Supervisor
+
+        supervisor = Supervisor([sys.executable, "-m", "api.cli", "projector"])
+        supervisor.start()
     try:
         run_gunicorn(Settings.from_env(), host=host, port=port, workers=workers)
     finally:
-        if child is not None:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        if supervisor is not None:
+            supervisor.stop()
 
 
 @main.command("projector")
@@ -128,6 +132,7 @@ def serve(host: str, port: int, workers: int, projector: bool) -> None:
 def projector_command(poll: float, page: int) -> None:
     """Run the projections as their own process (one active; others wait as standbys)."""
     from projections.runner import ProcessLock, run_forever
+    from projections.status import beat
 
     settings = Settings.from_env()
     require_store(settings)
@@ -139,12 +144,19 @@ def projector_command(poll: float, page: int) -> None:
             "another projector is active; waiting as a standby", err=True)):
         return
     svc = _open()
+    started = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    host, pid = socket.gethostname(), os.getpid()
     try:
         rebuild_if_outdated(svc.log, svc.writer_engine(), svc.lineage, svc.families,
                             say=lambda text: click.echo(text, err=True))
-        click.echo(f"projector running on {settings.database_url}", err=True)
-        run_forever(svc.processors(), stop, poll=poll, page=page)
+        click.echo(f"projector running on {settings.database_url} (pid {pid})", err=True)
+        run_forever(svc.processors(), stop, poll=poll, page=page,
+                    heartbeat=lambda: beat(svc.writer_engine(), pid, host, started))
     finally:
+        try:
+            beat(svc.writer_engine(), pid, host, started, state="stopped")
+        except Exception:  # noqa: BLE001 - a database that is gone cannot be told
+            pass
         svc.close()
         lock.release()
 

@@ -94,17 +94,29 @@ class Processor(Protocol):
     def process_page(self, limit: int) -> int: ...
 
 
+HEARTBEAT_SECONDS = 2.0
+
+
 def run_forever(processors: Processor | list[Processor], stop: threading.Event,
-                poll: float = 0.1, page: int = 2000) -> None:
+                poll: float = 0.1, page: int = 2000,
+                heartbeat: Callable[[], None] | None = None) -> None:
     """Apply pages until `stop` is set; sleep `poll` seconds whenever every processor is
-    caught up. Database outages are waited out with back-off; nothing is skipped."""
+    caught up. Database outages are waited out with back-off; nothing is skipped.
+    `heartbeat` is called every HEARTBEAT_SECONDS while the loop runs."""
     if not isinstance(processors, list):
         processors = [processors]
     for processor in processors:
         processor.ensure_tracking()
     backoff = 0.5
     stopped: dict[int, float] = {}  # processors halted on a poison event -> next retry time
+    next_beat = 0.0
     while not stop.is_set():
+        if heartbeat is not None and time.monotonic() >= next_beat:
+            try:
+                heartbeat()
+                next_beat = time.monotonic() + HEARTBEAT_SECONDS
+            except (OperationalError, DBAPIError, psycopg.OperationalError) as exc:
+                log.warning("heartbeat not written (database unavailable): %s", exc)
         done = 0
         for processor in processors:
             if stopped.get(id(processor), 0) > time.monotonic():

@@ -31,7 +31,7 @@ def registry_env(settings) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(settings, workdir: Path, workers: int = 2):
+def running_server(settings, workdir: Path, workers: int = 2, projector: bool = True):
     """`registry init` then `registry serve`; yields (base_url, env)."""
     env = registry_env(settings)
     subprocess.run([str(BIN / "registry"), "init"], env=env, cwd=workdir, check=True,
@@ -40,8 +40,9 @@ def running_server(settings, workdir: Path, workers: int = 2):
     log_path = workdir / "serve.log"
     log = open(log_path, "wb")
     process = subprocess.Popen([str(BIN / "registry"), "serve", "--port", str(port),
-                                "--workers", str(workers)], env=env, cwd=workdir, stdout=log,
-                               stderr=subprocess.STDOUT)
+                                "--workers", str(workers)]
+                               + ([] if projector else ["--no-projector"]),
+                               env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
