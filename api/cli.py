@@ -104,25 +104,37 @@ def init() -> None:
               help="Also run the projector (as a child process).")
 def serve(host: str, port: int, workers: int, projector: bool) -> None:
     """Serve the API with gunicorn, plus the projector (the embedded SQLite file by default)."""
-    from api.server import run_gunicorn
-
     from api.observability import configure_logging
+    from api.server import metrics_directory
+    from api.supervisor import Supervisor
 
     require_store(Settings.from_env())
     configure_logging()
     click.echo(f"dashboard: http://{host}:{port}/ui/  ·  API: http://{host}:{port}/v1  ·  "
                f"docs: http://{host}:{port}/docs", err=True)
-    supervisor = None
-    if projector:
-        from api.supervisor import Supervisor
-
-        supervisor = Supervisor([sys.executable, "-m", "api.cli", "projector"])
-        supervisor.start()
-    try:
-        run_gunicorn(Settings.from_env(), host=host, port=port, workers=workers)
-    finally:
-        if supervisor is not None:
-            supervisor.stop()
+    # gunicorn runs as a child that sees PROMETHEUS_MULTIPROC_DIR before it imports
+    # prometheus_client (this process imported it already), so /metrics counts every worker
+    with metrics_directory() as metrics:
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics}
+        children = [Supervisor([sys.executable, "-m", "api.cli", "projector"], env=env)] \
+            if projector else []
+        server = subprocess.Popen([sys.executable, "-m", "api.server", "--host", host,
+                                   "--port", str(port), "--workers", str(workers)], env=env)
+        forward = lambda signum, _frame: server.send_signal(signum)  # noqa: E731
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, forward)
+        for child in children:
+            child.start()
+        try:
+            code = server.wait()
+        finally:
+            for child in children:
+                child.stop()
+            if server.poll() is None:
+                server.terminate()
+                server.wait(timeout=20)
+    if code not in (0, -signal.SIGTERM, -signal.SIGINT):
+        sys.exit(code)
 
 
 @main.command("projector")

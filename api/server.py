@@ -3,8 +3,11 @@ the fork, in each worker)."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -55,6 +58,37 @@ def _child_exit(_server, worker) -> None:
 
 
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve in this process. PROMETHEUS_MULTIPROC_DIR must be set before this process
+    first imported prometheus_client (`registry serve` starts `python -m api.server` with it
+    set), else the workers would count in their own memory."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="registry-metrics-")
+        raise RuntimeError("PROMETHEUS_MULTIPROC_DIR is not set: start the server with "
+                           "`registry serve` (or gunicorn with gunicorn.conf.py)")
     _Gunicorn(settings, gunicorn_options(host, port, workers)).run()
+
+
+@contextmanager
+def metrics_directory():
+    """A fresh PROMETHEUS_MULTIPROC_DIR for a server's children, removed afterwards (an
+    operator's own directory is used, and kept, when the variable is set)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = given or tempfile.mkdtemp(prefix="registry-metrics-")
+    try:
+        yield path
+    finally:
+        if not given:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m api.server --host H --port P --workers N`: gunicorn in this process."""
+    parser = argparse.ArgumentParser(prog="api.server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    run_gunicorn(Settings.from_env(), args.host, args.port, args.workers)
+
+
+if __name__ == "__main__":
+    main()

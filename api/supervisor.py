@@ -18,8 +18,9 @@ STABLE_SECONDS = 60.0   # a child that ran this long resets the backoff
 class Supervisor:
     """Runs `command` as a child process, restarting it whenever it exits, until stopped."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
         self.command = command
+        self.env = env
         self._stop = threading.Event()
         self._child: subprocess.Popen | None = None
         self._lock = threading.Lock()
@@ -37,7 +38,7 @@ class Supervisor:
             with self._lock:
                 if self._stop.is_set():
                     return
-                self._child = subprocess.Popen(self.command)
+                self._child = subprocess.Popen(self.command, env=self.env)
             code = self._child.wait()
             if self._stop.is_set():
                 return
