@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.audit_bp import audit_bp
 from api.batch import batch
@@ -19,6 +21,7 @@ from api.ratelimit import RateLimiter
 from api.plans_bp import plans_bp
 from api.services import LazyServices
 from api.settings import Settings
+from api.throttle import AddressLimiter
 from api.ui import install_ui
 from registry.clock import Clock
 
@@ -35,6 +38,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.extensions["registry"] = LazyServices(settings, clock)
     app.extensions["registry_rate_limiter"] = RateLimiter(settings.rate_limit,
                                                           settings.rate_burst)
+    app.extensions["registry_address_limiter"] = AddressLimiter()
+    proxies = int(os.environ.get("REGISTRY_TRUSTED_PROXIES") or 0)
+    if proxies > 0:  # X-Forwarded-For is believed only behind proxies the operator names
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     configure_logging()
     install(app)
     app.before_request(refuse_nul_in_query)

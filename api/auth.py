@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from api.context import services
+from api.throttle import before_authentication, failed_authentication
 from tenants.errors import Unauthenticated
 from tenants.scope import Scope
 
@@ -25,8 +26,10 @@ def caller_scope() -> Scope:
     if token is None:
         raise Unauthenticated("Send 'Authorization: Bearer <token>'.")
     svc = services()
+    before_authentication()
     principal = svc.directory.authenticate(token)
     if principal is None:
+        failed_authentication()
         raise Unauthenticated("The token is unknown or revoked.")
     current_app.extensions["registry_rate_limiter"].check(principal.id)
     g.scope = Scope(principal, svc.directory.tree())

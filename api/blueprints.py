@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, request
 
 from api.auth import caller_scope
 from api.context import services
+from api.throttle import public_request
 from api.observability import EVENTS_APPENDED
 from api.params import (
     date_param,
@@ -211,6 +212,8 @@ def _projector_process(svc) -> dict | None:
 
 @v1.get("/public/records/<kind>/<path:key>")
 def public_record(kind: str, key: str):
-    """Public verification of a certificate or other record: no token needed."""
+    """Public verification of a certificate or other record: no token needed (limited per
+    client address)."""
+    public_request()
     kind, key = _address(kind, key)
     return services().registry.public_record(kind, key)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from api.context import services
+from api.throttle import public_request
 from projections.ledger import latest_checkpoint, published_key
 from tenants.errors import NotFound
 
 ledger_bp = Blueprint("ledger", __name__, url_prefix="/v1/ledger")
+ledger_bp.before_request(public_request)
 
 
 @ledger_bp.get("/checkpoints/latest")

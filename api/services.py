@@ -59,6 +59,9 @@ class Services:
             create_audit_tables(engine)
             create_status_table(engine)
             create_ledger_tables(engine)
+            from api.throttle import create_throttle_table
+
+            create_throttle_table(engine)
         measures = seed.load("measures.json")["measures"]
         families = FamilySet.build(measures)
         openings = Openings(log, directory, [k for k, v in measures.items() if v], clock)

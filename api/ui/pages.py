@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, session
 
 from api.context import services
+from api.throttle import before_authentication, failed_authentication
 from api.ui import _url, lang, safe_next, ui_bp
 from api.ui.labels import LANGS
 from api.ui.sessions import DASHBOARD_ROLES, end_session, start_session
@@ -26,8 +27,10 @@ def sign_in_post():
     """Authenticate the posted token; the session keeps the principal, never the token."""
     token = (request.form.get("token") or "").strip()
     wanted = safe_next(request.form.get("next"))
+    before_authentication()  # 429 page for an address that failed too often this minute
     principal = services().directory.authenticate(token) if token else None
     if principal is None:
+        failed_authentication()
         return render_template("ui/sign_in.html", next=wanted,
                                error="unknown"), 401
     if principal.role not in DASHBOARD_ROLES:
