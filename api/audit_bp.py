@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, Iterator
 
@@ -12,6 +10,7 @@ from flask import Blueprint, Response, request, stream_with_context
 from api.auth import caller_scope
 from api.blueprints import projection_position, record_filters
 from api.context import services
+from api.exports import Column, download
 from api.jsonenc import wire_default
 from api.params import date_param, int_param, timestamp_param
 from events import EVENT_TYPES, KINDS
@@ -69,14 +68,28 @@ def audit_export(code: str):
                              f'attachment; filename="events-{code}.jsonl"'})
 
 
-RECORD_CSV = ["kind", "record", "tenant", "status", "voided", "holder_name", "holder_uscc",
-              "label", "valid_until", "level", "gi_type", "created_on", "last_occurred_on",
-              "version", "position"]
+RECORD_COLUMNS = [
+    Column("kind", "类别"), Column("record", "记录编号", width=20), Column("tenant", "地区代码"),
+    Column("status", "状态"), Column("voided", "已作废", "bool"),
+    Column("holder_name", "持有人", width=28), Column("holder_uscc", "统一社会信用代码", width=20),
+    Column("label", "名称", width=24), Column("valid_until", "有效期至", "date"),
+    Column("level", "级别"), Column("gi_type", "地理标志类型"),
+    Column("created_on", "创建日期", "date"), Column("last_occurred_on", "最近事件日期", "date"),
+    Column("version", "版本", "number"), Column("position", "日志序号", "number"),
+]
+EVENT_COLUMNS = [
+    Column("position", "日志序号", "number"), Column("recorded_at", "登记时间(UTC)", "time"),
+    Column("occurred_on", "发生日期", "date"), Column("type", "事件类型", width=28),
+    Column("kind", "类别"), Column("record", "记录编号", width=20), Column("tenant", "地区代码"),
+    Column("actor_name", "登记人", width=24), Column("actor_role", "角色"),
+    Column("actor_id", "登记人ID"), Column("id", "事件ID"), Column("data", "内容(JSON)", width=50),
+]
 
 
 @audit_bp.get("/records.csv")
+@audit_bp.get("/records.xlsx", endpoint="records_xlsx")
 def records_csv():
-    """The record list (same filters as GET /v1/records) as CSV, streamed."""
+    """The record list (same filters as GET /v1/records) as CSV or Excel, streamed."""
     scope = caller_scope()
     svc = services()
     filters = record_filters()
@@ -84,27 +97,36 @@ def records_csv():
     today = svc.registry.clock.today()
     first = svc.read_models.search(scope, today, limit=500, **filters)  # scope checked here
 
-    def lines() -> Iterator[str]:
+    def rows() -> Iterator[dict[str, Any]]:
         page = first
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=RECORD_CSV)
-        buffer.write("\ufeff")
-        writer.writeheader()
         while True:
             for record in page["records"]:
                 holder = record.pop("holder") or {}
-                writer.writerow({**{k: record.get(k) for k in RECORD_CSV},
-                                 "holder_name": holder.get("name"),
-                                 "holder_uscc": holder.get("uscc")})
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+                yield {**record, "holder_name": holder.get("name"),
+                       "holder_uscc": holder.get("uscc")}
             if not page["next"]:
                 return
             page = svc.read_models.search(scope, today, limit=500, cursor=page["next"],
                                           **filters)
 
-    return Response(stream_with_context(lines()), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="records.csv"'})
+    return download(RECORD_COLUMNS, rows, "records", request.path.endswith(".xlsx"),
+                    "records")
 
 
+@audit_bp.get("/tenants/<code>/events.xlsx")
+def audit_xlsx(code: str):
+    """The subtree's audit feed as Excel, one row per event (its data as JSON text)."""
+    scope = caller_scope()
+    filters = audit_filters()
+    projection_position()
+    found = services().audit.stream(scope, code, filters)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for position, document in found:
+            actor = document.get("actor") or {}
+            yield {**document, "position": position, "actor_name": actor.get("name"),
+                   "actor_role": actor.get("role"), "actor_id": actor.get("id"),
+                   "data": json.dumps(document.get("data"), ensure_ascii=False,
+                                      default=wire_default)}
+
+    return download(EVENT_COLUMNS, rows, f"events-{code}", True, f"events {code}")

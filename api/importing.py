@@ -8,7 +8,6 @@ a rerun safe: rows stored by an earlier run are counted as already stored, never
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import json
@@ -20,6 +19,7 @@ from uuid import UUID, uuid5
 
 import click
 
+from api.exports import Column, csv_stream, xlsx_file
 from api.file_encoding import UndecodableFile, detect
 from api.import_rows import (
     Row,
@@ -158,12 +158,21 @@ def _problem_rows(problem: RegistryError) -> list[tuple[str, str]]:
     return [("", f"{problem.status} {problem.title}: {problem.detail}")]
 
 
+REPORT_COLUMNS = [Column("line", "行号", "number"), Column("field", "字段", width=18),
+                  Column("message", "问题", width=80)]
+
+
 def write_report(path: Path, refused: list[tuple[int, str, str]]) -> None:
-    """The error report: one CSV line per problem of a refused row (line, field, message)."""
+    """The error report: one row per problem of a refused row (line, field, message), as
+    safe CSV, or as Excel when the path ends in .xlsx."""
+    rows = ({"line": line, "field": field, "message": message}
+            for line, field, message in refused)
+    if path.suffix.lower() == ".xlsx":
+        xlsx_file(REPORT_COLUMNS, rows, "errors", str(path))
+        return
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["line", "field", "message"])
-        writer.writerows(refused)
+        for piece in csv_stream(REPORT_COLUMNS, rows):
+            handle.write(piece)
 
 
 def default_report_path(path: Path) -> Path:

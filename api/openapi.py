@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import html
 from functools import lru_cache
 from typing import Any
@@ -12,6 +14,7 @@ from flask import Blueprint, Response, jsonify
 
 from events import EVENT_TYPES, KINDS
 from events.fields import HolderSchema
+from api.exports import XLSX_MIME
 from events.openings import RecordOpeningBody
 from events.plans import PlanOpeningBody, SetTargetBody
 
@@ -564,12 +567,22 @@ def build_spec() -> dict[str, Any]:
     document = spec.to_dict()
     document["paths"] = {**_paths(), **_read_paths(), **_ledger_paths()}
     document["security"] = [{"bearer": []}]
+    for source, target in EXCEL_TWINS.items():  # every CSV (and the feed) also as Excel
+        operation = copy.deepcopy(document["paths"][source]["get"])
+        operation["operationId"] += "Xlsx"
+        operation["summary"] += " (Excel .xlsx: text cells for codes, dates as dates)"
+        operation["responses"]["200"] = {"description": "An Excel workbook", "content": {
+            XLSX_MIME: {"schema": {"type": "string", "format": "binary"}}}}
+        document["paths"][target] = {"get": operation}
     for operations in document["paths"].values():  # every caller is rate limited
         for operation in operations.values():
             operation["responses"].setdefault("429", TOO_MANY)
     return document
 
 
+EXCEL_TWINS = {"/v1/records.csv": "/v1/records.xlsx",
+               "/v1/tenants/{code}/progress.csv": "/v1/tenants/{code}/progress.xlsx",
+               "/v1/tenants/{code}/events.jsonl": "/v1/tenants/{code}/events.xlsx"}
 TOO_MANY = {"description": "Too many requests (per principal, or per client address before "
                            "authentication and on public endpoints); retry after Retry-After",
             "headers": {"Retry-After": {"schema": {"type": "integer"}}},

@@ -8,7 +8,8 @@ from api.auth import caller_scope
 from api.blueprints import projection_position
 from api.context import services
 from api.params import date_param, json_body
-from api.reports import plan_progress, progress_body, progress_csv
+from api.exports import download
+from api.reports import PROGRESS_COLUMNS, csv_row, plan_progress, progress_body
 from events.envelope import flatten_errors
 from events.openings import RecordOpeningBody
 from events.plans import PlanOpeningBody, SetTargetBody
@@ -118,17 +119,18 @@ def progress(code: str):
 
 
 @plans_bp.get("/tenants/<code>/progress.csv")
+@plans_bp.get("/tenants/<code>/progress.xlsx", endpoint="progress_as_xlsx")
 def progress_as_csv(code: str):
-    """The progress table as CSV."""
+    """The progress table as CSV or Excel (by the path's extension)."""
     scope = caller_scope()
     svc = services()
     as_of = date_param("as_of") or svc.registry.clock.today()
     position = projection_position()
     plan = _plan_param()
     rows = plan_progress(svc, scope, code, plan, as_of).table()
-    return Response(progress_csv(rows, as_of, position), mimetype="text/csv",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="progress-{code}-{plan}-{as_of}.csv"'})
+    return download(PROGRESS_COLUMNS, lambda: (csv_row(r, as_of, position) for r in rows),
+                    f"progress-{code}-{plan}-{as_of}", request.path.endswith(".xlsx"),
+                    f"{code} {as_of}")
 
 
 @plans_bp.get("/tenants/<code>/progress/series")

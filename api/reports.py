@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Any
 
 from wcwidth import wcswidth, wcwidth
 
 from api.context import services
+from api.exports import Column, csv_text
 from projections.progress import PlanProgress, ProgressEngine
 from tenants.scope import Scope
 
-CSV_COLUMNS = ["key", "name", "name_en", "unit", "counting", "form", "period_start",
-               "period_end", "baseline", "target", "comparator", "target_plan",
-               "target_counting", "value", "registry_value", "opening", "stock",
-               "achievement", "expected", "status", "reason", "unallocated",
-               "children_target_sum", "children_with_targets", "actual_reported",
-               "difference", "as_of", "judged_on", "position"]
+PROGRESS_COLUMNS = [
+    Column("key", "指标代码"), Column("name", "指标名称", width=30), Column("name_en", "英文名称"),
+    Column("unit", "单位"), Column("counting", "口径"), Column("form", "计数方式"),
+    Column("period_start", "计数期起", "date"), Column("period_end", "计数期止", "date"),
+    Column("baseline", "基期值", "number"), Column("target", "目标值", "number"),
+    Column("comparator", "比较"), Column("target_plan", "目标来源规划"),
+    Column("target_counting", "目标口径"), Column("value", "当前值", "number"),
+    Column("registry_value", "登记数据值", "number"), Column("opening", "期初值", "number"),
+    Column("stock", "期初存量", "number"), Column("achievement", "完成率", "number"),
+    Column("expected", "按进度应达", "number"), Column("status", "状态"),
+    Column("reason", "说明"), Column("unallocated", "未分配到下级", "number"),
+    Column("children_target_sum", "下级目标合计", "number"),
+    Column("children_with_targets", "有目标的下级数", "number"),
+    Column("actual_reported", "规划报告值", "number"), Column("difference", "差额", "number"),
+    Column("as_of", "日期", "date"), Column("judged_on", "评价日期", "date"),
+    Column("position", "日志序号", "number"),
+]
+CSV_COLUMNS = [c.name for c in PROGRESS_COLUMNS]
 
 
 def progress_engine(svc, scope: Scope) -> ProgressEngine:
@@ -69,14 +80,8 @@ def csv_row(row: dict[str, Any], as_of: dt.date, position: int) -> dict[str, Any
 
 
 def progress_csv(rows: list[dict[str, Any]], as_of: dt.date, position: int) -> str:
-    """The progress table as CSV (UTF-8 with a byte-order mark, so spreadsheets read it)."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(csv_row(row, as_of, position))
-    return buffer.getvalue()
+    """The progress table as safe CSV (api.exports)."""
+    return csv_text(PROGRESS_COLUMNS, (csv_row(row, as_of, position) for row in rows))
 
 
 def display_width_pad(text: str, width: int, right: bool = False) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import g, render_template, request
 
-from api.audit_bp import AUDIT_TYPES, audit_export, audit_filters
+from api.audit_bp import AUDIT_TYPES, audit_export, audit_filters, audit_xlsx
 from api.audit_bp import records_csv as api_records_csv
 from api.blueprints import projection_position
 from api.context import services
@@ -116,8 +116,11 @@ def audit_page(code: str):
 
 # Downloads: the same view functions as /v1, with the session's scope in g.scope.
 ui_bp.add_url_rule("/tenants/<code>/events.jsonl", "events_jsonl", audit_export)
+ui_bp.add_url_rule("/tenants/<code>/events.xlsx", "events_xlsx", audit_xlsx)
 ui_bp.add_url_rule("/records.csv", "records_csv", api_records_csv)
+ui_bp.add_url_rule("/records.xlsx", "records_xlsx", api_records_csv)
 ui_bp.add_url_rule("/tenants/<code>/progress.csv", "progress_csv", progress_as_csv)
+ui_bp.add_url_rule("/tenants/<code>/progress.xlsx", "progress_xlsx", progress_as_csv)
 
 
 def describe(value: Any) -> str:

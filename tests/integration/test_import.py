@@ -122,7 +122,7 @@ def stored_events(services) -> list[RecordEvent]:
 
 
 def read_report(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
