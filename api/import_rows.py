@@ -1,13 +1,17 @@
-"""Reading an import file: JSON Lines (one envelope per line) or CSV (one event per row).
+"""Reading an import file: JSON Lines (one envelope per line), CSV or Excel (one event per
+row, api.import_xlsx).
 
 Each data row becomes a `Row` holding its line number and either the wire envelope (a dict
-as POST /v1/events takes it) or the problems that make it unreadable.
+as POST /v1/events takes it) or the problems that make it unreadable, and the cells the
+importer normalised (a date typed 2024/3/1 read as 2024-03-01), which the report lists.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -37,6 +41,7 @@ class Row:
     line: int
     raw: dict[str, Any] | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)
+    normalised: list[tuple[str, str]] = field(default_factory=list)
 
 
 def file_format(path: Path, requested: str) -> str:
@@ -46,20 +51,27 @@ def file_format(path: Path, requested: str) -> str:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return "csv"
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
     raise UnreadableFile(f"Cannot tell the format of {path.name}: name it .csv or .jsonl, or "
                          "pass --format.")
 
 
-def count_rows(path: Path, fmt: str, codec: str = "utf-8-sig") -> int:
+def count_rows(path: Path, fmt: str, codec: str = "utf-8-sig", sheet: str | None = None) -> int:
     """How many data rows the file holds (for the progress bar)."""
-    return sum(1 for _ in read_rows(path, fmt, codec))
+    return sum(1 for _ in read_rows(path, fmt, codec, sheet))
 
 
-def read_rows(path: Path, fmt: str, codec: str = "utf-8-sig") -> Iterator[Row]:
+def read_rows(path: Path, fmt: str, codec: str = "utf-8-sig",
+              sheet: str | None = None) -> Iterator[Row]:
     """Every data row of the file, in file order, decoded strictly with `codec` (decided by
     api.file_encoding.detect: nothing is ever decoded with replacement characters)."""
+    if fmt == "xlsx":
+        from api.import_xlsx import xlsx_rows
+
+        return xlsx_rows(path, sheet)
     return _jsonl_rows(path, codec) if fmt == "jsonl" else _csv_rows(path, codec)
 
 
@@ -83,7 +95,7 @@ def _csv_rows(path: Path, codec: str) -> Iterator[Row]:
     with path.open(encoding=codec, errors="strict", newline="") as handle:
         reader = csv.reader(handle)
         header = [name.strip() for name in next(reader, [])]
-        _check_header(header)
+        check_header(header)
         last_line = reader.line_num
         for cells in reader:
             line, last_line = last_line + 1, reader.line_num
@@ -96,7 +108,7 @@ def _csv_rows(path: Path, codec: str) -> Iterator[Row]:
             yield csv_row(line, dict(zip(header, cells)))
 
 
-def _check_header(header: list[str]) -> None:
+def check_header(header: list[str]) -> None:
     unknown = [name for name in header if name not in CSV_COLUMNS]
     if unknown:
         raise UnreadableFile(f"Unknown column(s) {', '.join(unknown)}. Columns: "
@@ -108,9 +120,42 @@ def _check_header(header: list[str]) -> None:
         raise UnreadableFile("The header names a column twice.")
 
 
-def csv_row(line: int, cells: dict[str, str]) -> Row:
-    """One CSV row as an envelope: empty cells are absent, organisations become objects."""
+DATE_COLUMNS = ("occurred_on", "valid_until", "effective_on")
+_TYPED_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+# Excel's serial day numbers (1900 date system, day 0 = 1899-12-30), 1990-01-01..2100-12-31.
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+SERIALS = range(32874, 73415 + 1)
+
+
+def normalise_date(text: str) -> tuple[str, str] | None:
+    """A date as people type it, as ISO (with what was done), or None when it is ISO already
+    or not a date this reads (the schema then refuses it, saying the form it expects)."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    typed = _TYPED_DATE.match(text)
+    try:
+        if typed:
+            day = dt.date(*(int(part) for part in typed.groups()))
+            return day.isoformat(), f"'{text}' read as {day.isoformat()}"
+        if text.isdigit() and int(text) in SERIALS:
+            day = EXCEL_EPOCH + dt.timedelta(days=int(text))
+            return day.isoformat(), f"Excel date number {text} read as {day.isoformat()}"
+    except ValueError:
+        return None
+    return None
+
+
+def csv_row(line: int, cells: dict[str, str],
+            normalised: list[tuple[str, str]] | None = None) -> Row:
+    """One CSV row as an envelope: empty cells are absent, organisations become objects,
+    dates typed as people type them become ISO dates (listed in `normalised`)."""
     value = {name: cell.strip() for name, cell in cells.items() if cell.strip()}
+    normalised = list(normalised or [])
+    for name in DATE_COLUMNS:
+        found = normalise_date(value[name]) if name in value else None
+        if found:
+            value[name], note = found
+            normalised.append((name, note))
     raw: dict[str, Any] = {name: value[name] for name in ENVELOPE_COLUMNS if name in value}
     if "expected_version" in raw:
         raw["expected_version"] = _integer(raw["expected_version"])
@@ -133,7 +178,7 @@ def csv_row(line: int, cells: dict[str, str]) -> Row:
         except (ValueError, RecursionError) as exc:
             problems.append(("data.changes", f"Not valid JSON: {exc}."))
     raw["data"] = data
-    return Row(line, None if problems else raw, problems)
+    return Row(line, None if problems else raw, problems, normalised)
 
 
 def csv_field(path: str) -> str:

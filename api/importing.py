@@ -20,7 +20,7 @@ from uuid import UUID, uuid5
 import click
 
 from api.exports import Column, csv_stream, xlsx_file
-from api.file_encoding import UndecodableFile, detect
+from api.file_encoding import FileEncoding, UndecodableFile, detect
 from api.import_rows import (
     Row,
     UnreadableFile,
@@ -65,11 +65,14 @@ class ImportSummary:
     stored: int = 0
     already_stored: int = 0
     refused: list[tuple[int, str, str]] = field(default_factory=list)
+    normalised: list[tuple[int, str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, int]:
-        """The summary line the command prints (refused counts rows, not problems)."""
+        """The summary line the command prints (refused and normalised count rows)."""
+        refused = {line for line, _, _ in self.refused}
         return {"rows": self.rows, "stored": self.stored, "already_stored": self.already_stored,
-                "refused": len({line for line, _, _ in self.refused})}
+                "refused": len(refused),
+                "normalised": len({line for line, _, _ in self.normalised} - refused)}
 
 
 class Importer:
@@ -91,6 +94,8 @@ class Importer:
         chunk: list[tuple[int, Envelope]] = []
         for row in rows:
             self.summary.rows += 1
+            self.summary.normalised.extend((row.line, self.field_name(name), note)
+                                           for name, note in row.normalised)
             envelope = self._envelope(row)
             if envelope is not None:
                 chunk.append((row.line, envelope))
@@ -158,15 +163,21 @@ def _problem_rows(problem: RegistryError) -> list[tuple[str, str]]:
     return [("", f"{problem.status} {problem.title}: {problem.detail}")]
 
 
-REPORT_COLUMNS = [Column("line", "行号", "number"), Column("field", "字段", width=18),
-                  Column("message", "问题", width=80)]
+REPORT_COLUMNS = [Column("line", "行号", "number"), Column("outcome", "处理结果"),
+                  Column("field", "字段", width=18), Column("message", "说明", width=80)]
 
 
-def write_report(path: Path, refused: list[tuple[int, str, str]]) -> None:
-    """The error report: one row per problem of a refused row (line, field, message), as
-    safe CSV, or as Excel when the path ends in .xlsx."""
-    rows = ({"line": line, "field": field, "message": message}
-            for line, field, message in refused)
+def write_report(path: Path, refused: list[tuple[int, str, str]],
+                 normalised: list[tuple[int, str, str]] = ()) -> None:
+    """The report: one row per problem of a refused row (outcome `refused`) and per cell the
+    importer normalised in a stored row (`normalised`, e.g. a date typed 2024/3/1), by line;
+    safe CSV, or Excel when the path ends in .xlsx."""
+    refused_lines = {line for line, _, _ in refused}
+    entries = sorted([(line, "refused", f, m) for line, f, m in refused] +
+                     [(line, "normalised", f, m) for line, f, m in normalised
+                      if line not in refused_lines])
+    rows = ({"line": line, "outcome": outcome, "field": field, "message": message}
+            for line, outcome, field, message in entries)
     if path.suffix.lower() == ".xlsx":
         xlsx_file(REPORT_COLUMNS, rows, "errors", str(path))
         return
@@ -186,8 +197,10 @@ def default_report_path(path: Path) -> Path:
 @click.option("--principal-token", envvar="REGISTRY_PRINCIPAL_TOKEN", required=True,
               help="Bearer token of the principal the events are recorded for (or set "
                    "REGISTRY_PRINCIPAL_TOKEN).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "jsonl"]), default="auto",
-              show_default=True, help="auto: from the file name (.csv, .jsonl).")
+@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "jsonl", "xlsx"]),
+              default="auto", show_default=True,
+              help="auto: from the file name (.xlsx, .csv, .jsonl).")
+@click.option("--sheet", default=None, help="The Excel sheet to read [default: the first].")
 @click.option("--chunk-size", default=500, show_default=True,
               type=click.IntRange(1, MAX_BATCH), help="Rows per atomic batch.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -197,15 +210,15 @@ def default_report_path(path: Path) -> Path:
               help="The file's text encoding (e.g. gbk, gb18030, utf-8) [default: by its "
                    "byte-order mark, else UTF-8, else GB18030].")
 def import_command(ctx: click.Context, file: Path, principal_token: str, fmt: str,
-                   chunk_size: int, report: Path | None, force: bool,
+                   sheet: str | None, chunk_size: int, report: Path | None, force: bool,
                    encoding: str | None) -> None:
     """Import events from JSON Lines or CSV; refused rows go to a CSV error report."""
     _check_report_path(report, force)
     report = report or default_report_path(file)
     try:
         fmt = file_format(file, fmt)
-        text = detect(file, encoding)
-        total = count_rows(file, fmt, text.codec)
+        text = detect(file, encoding) if fmt != "xlsx" else FileEncoding("xlsx", "xlsx")
+        total = count_rows(file, fmt, text.codec, sheet)
     except (UnreadableFile, UndecodableFile) as exc:
         raise click.ClickException(str(exc)) from None
     settings = Settings.from_env()
@@ -217,14 +230,14 @@ def import_command(ctx: click.Context, file: Path, principal_token: str, fmt: st
             raise click.ClickException("The principal token is unknown or revoked.")
         scope = Scope(principal, svc.directory.tree())
         importer = Importer(svc.registry, scope, svc.registry.clock.today(), chunk_size,
-                            csv_field if fmt == "csv" else str)
+                            csv_field if fmt in ("csv", "xlsx") else str)
         with click.progressbar(length=total, label=f"Importing {file.name}",
                                file=sys.stderr) as bar:
-            summary = importer.run(read_rows(file, fmt, text.codec), bar.update)
+            summary = importer.run(read_rows(file, fmt, text.codec, sheet), bar.update)
     finally:
         svc.close()
     try:
-        write_report(report, summary.refused)
+        write_report(report, summary.refused, summary.normalised)
         written: str | None = str(report)
     except OSError as exc:  # the rows are stored: say what happened, and still summarise
         click.echo(f"registry: the error report could not be written to {report}: "

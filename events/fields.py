@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
@@ -83,11 +84,11 @@ class IsoDate(fields.Date):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dt.date:
         if not isinstance(value, str) or not _ISO_DATE.match(value):
-            raise ValidationError("Not a valid date (expected YYYY-MM-DD).")
+            raise ValidationError("Not a valid date: write it as YYYY-MM-DD, e.g. 2024-03-01.")
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
-            raise ValidationError("Not a valid date (expected YYYY-MM-DD).") from None
+            raise ValidationError("Not a valid date: write it as YYYY-MM-DD, e.g. 2024-03-01.") from None
         if day < EARLIEST_DATE:
             raise ValidationError("Must not be before 1990-01-01.")
         if day > LATEST_DATE:
@@ -96,12 +97,18 @@ class IsoDate(fields.Date):
 
 
 class Uscc(fields.String):
-    """An 18-character unified social credit code with a valid check digit."""
+    """An 18-character unified social credit code with a valid check digit. Full-width
+    letters and digits typed with an IME are folded (NFKC) and lower case raised first; the
+    old 15-digit business registration number (工商注册号) is refused as such."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise ValidationError("Not a valid string.")
-        code = value.strip().upper()
+        code = unicodedata.normalize("NFKC", value).strip().upper()
+        if len(code) == 15 and code.isdigit():
+            raise ValidationError(
+                "This is a 15-digit business registration number (工商注册号), replaced since "
+                "2015: give the 18-character unified social credit code (统一社会信用代码).")
         problem = uscc_problem(code)
         if problem:
             raise ValidationError(f"Not a valid unified social credit code: {problem}")

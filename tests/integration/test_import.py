@@ -136,7 +136,8 @@ def test_a_10000_row_csv_stores_exactly_the_good_rows_and_a_rerun_stores_nothing
     result, summary = run_import(str(path), "--principal-token", token)
     assert result.exit_code == 3, result.output
     assert summary == {"rows": 10_000, "stored": 9_950, "already_stored": 0, "refused": 50,
-                       "encoding": "utf-8", "report": str(tmp_path / "march.errors.csv")}
+                       "normalised": 0, "encoding": "utf-8",
+                       "report": str(tmp_path / "march.errors.csv")}
     events = stored_events(services)
     assert len(events) == 9_950
     assert sorted((e.key, e.TYPE, e.occurred_on.isoformat()) for e in events) == sorted(
