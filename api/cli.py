@@ -17,6 +17,7 @@ from api.cli_ledger import ledger, prepare_signing_key
 from api.importing import import_command
 from api.services import Services
 from api.settings import Settings
+from api.i18n import catalogue, from_environment
 from api.store_check import EXIT_NO_STORE, StoreMissing, require_store
 from projections.runner import rebuild_if_outdated
 from tenants import seed
@@ -45,18 +46,23 @@ class RegistryGroup(click.Group):
     exits 1 naming it (the full trace goes to the log with REGISTRY_LOG_LEVEL=DEBUG)."""
 
     def invoke(self, ctx: click.Context):
+        messages = catalogue(from_environment(ctx.params.get("lang")))
+        ctx.meta["messages"] = messages
         try:
             return super().invoke(ctx)
         except StoreMissing as exc:
-            click.echo(f"registry: {exc}", err=True)
+            click.echo(f"registry: {messages.text(str(exc))}", err=True)
             ctx.exit(EXIT_NO_STORE)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+        except click.ClickException as exc:
+            exc.message = messages.text(exc.message)
+            raise
+        except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - the operator's terminal gets one line
             import logging
 
             logging.getLogger("registry.cli").debug("command failed", exc_info=exc)
-            click.echo(f"registry: {_one_line(exc)}", err=True)
+            click.echo(f"registry: {messages.text(_one_line(exc))}", err=True)
             ctx.exit(1)
 
 
@@ -70,7 +76,9 @@ def _one_line(exc: Exception) -> str:
 
 
 @click.group(cls=RegistryGroup)
-def main() -> None:
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+              help="Language of messages [default: from LANG, else English].")
+def main(lang: str | None) -> None:
     """Quality Brand Registry: events, counts and plan progress of Zhejiang's quality brands."""
 
 

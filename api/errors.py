@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError as SAOperationalError
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
+from api.i18n import catalogue, negotiate
 from events.envelope import EnvelopeInvalid
 from registry.errors import BatchRefused
 from tenants.errors import InvalidInput, RegistryError
@@ -31,9 +32,31 @@ def problem_body(status: int, slug: str, title: str, detail: str, **extra: objec
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: object) -> Response:
+    """The problem response, in Chinese when the request's Accept-Language prefers it."""
     body = problem_body(status, slug, title, detail, **extra)
+    language = negotiate(request.headers.get("Accept-Language")) if request else "en"
+    if language != "en":
+        body = localised(body, catalogue(language))
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    response.headers["Content-Language"] = "zh-Hans" if language == "zh" else "en"
+    response.vary.add("Accept-Language")
     return response
+
+
+def localised(body: dict, messages) -> dict:
+    """A problem body with its title, detail and field messages in the catalogue's language
+    (the members' names and the `type` URI stay as they are)."""
+    body = dict(body)
+    for name in ("title", "detail"):
+        if isinstance(body.get(name), str):
+            body[name] = messages.text(body[name])
+    if "errors" in body:
+        body["errors"] = messages.errors(body["errors"])
+    for group in BATCH_GROUPS.values():
+        if isinstance(body.get(group), dict) and group != "errors":
+            body[group] = {k: localised(v, messages) if isinstance(v, dict) else v
+                           for k, v in body[group].items()}
+    return body
 
 
 def batch_groups(exc: BatchRefused) -> dict[str, dict[str, object]]:

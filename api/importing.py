@@ -243,8 +243,14 @@ def import_command(ctx: click.Context, file: Path, principal_token: str, fmt: st
         click.echo(f"registry: the error report could not be written to {report}: "
                    f"{exc.strerror or exc}", err=True)
         written = None
-    click.echo(json.dumps({**summary.as_json(), "encoding": text.name, "report": written},
+    counts = summary.as_json()
+    click.echo(json.dumps({**counts, "encoding": text.name, "report": written},
                           ensure_ascii=False))
+    messages = click.get_current_context().find_root().meta.get("messages")
+    line = (f"{counts['stored']} of {counts['rows']} rows stored, {counts['already_stored']} "
+            f"stored before, {counts['refused']} refused, {counts['normalised']} normalised"
+            + (f"; report: {written}" if written else ""))
+    click.echo(messages.text(line) if messages else line, err=True)
     if summary.refused:
         ctx.exit(EXIT_ROWS_REFUSED)
     if written is None:

@@ -155,3 +155,26 @@ def test_the_documented_answers_hold_for_odd_bodies_and_empty_parameters(client,
     for path, method in (("/v1/events", "post"), ("/v1/events/batch", "post"),
                          ("/v1/plans/{plan_id}/targets", "post")):
         assert "429" in paths[path][method]["responses"]
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "zh-Hans,en;q=0.5", "zh"])
+def test_problems_speak_chinese_when_the_request_asks(client, writer, language, token_for):
+    """Issue 13: title, detail and field messages in Chinese for Accept-Language: zh*."""
+    body = issued("ZH-1", occurred_on="2024/3/1")
+    body["data"]["holder"]["uscc"] = "91330523000000001X"
+    response = client.post("/v1/events", json=body,
+                           headers={**auth(writer), "Accept-Language": language})
+    problem = assert_problem(response, 422)
+    assert problem["title"] == "请求字段无效" and problem["detail"] == "请求中有无效字段。"
+    assert problem["errors"]["occurred_on"] == [
+        "日期无效：请按 YYYY-MM-DD 格式填写，例如 2024-03-01。"]
+    assert "统一社会信用代码" in problem["errors"]["data.holder.uscc"][0]
+    assert response.headers["Content-Language"] == "zh-Hans"
+    english = client.post("/v1/events", json=body, headers={**auth(writer),
+                                                            "Accept-Language": "en-GB"})
+    assert english.json["title"] == "Invalid input"
+    county = token_for("admin", "330523")
+    scope = client.get("/v1/tenants/330522", headers={**auth(county), "Accept-Language": "zh"})
+    assert scope.status_code == 403
+    assert scope.json["detail"] == "地区 330522 不在您的管辖范围内。"
+    assert scope.json["title"] == "超出权限范围"

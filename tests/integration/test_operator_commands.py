@@ -26,7 +26,9 @@ COMMANDS = [["principals", "list"], ["plans", "list"], ["report", "--plan", "x",
 
 
 def registry(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("REGISTRY_", "LC_"))}
+    environment["LANG"] = "C.UTF-8"
     environment.update(env or {})
     return subprocess.run([str(BIN / "registry"), *args], cwd=cwd, env=environment,
                           capture_output=True, text=True, timeout=60)
@@ -100,7 +102,7 @@ def test_the_summary_is_printed_when_the_report_cannot_be_written(tmp_path, run_
                                                                   monkeypatch):
     import api.importing
 
-    def refuse(path, refused):
+    def refuse(*args):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(api.importing, "write_report", refuse)
@@ -111,3 +113,14 @@ def test_the_summary_is_printed_when_the_report_cannot_be_written(tmp_path, run_
     assert result.exit_code == 1
     assert summary["stored"] == 1 and summary["report"] is None
     assert "could not be written" in result.output and "Permission denied" in result.output
+
+
+def test_commands_speak_chinese_by_lang_or_option(tmp_path):
+    """Issue 13: every CLI message follows LANG or --lang."""
+    by_lang = registry(tmp_path, "principals", "list", env={"LANG": "zh_CN.UTF-8"})
+    by_option = registry(tmp_path, "--lang", "zh", "plans", "list")
+    for result in (by_lang, by_option):
+        assert result.returncode == 2 and "没有登记库" in result.stderr
+        assert "registry init" in result.stderr
+    english = registry(tmp_path, "plans", "list")
+    assert "no registry at" in english.stderr
