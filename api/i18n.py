@@ -71,6 +71,12 @@ class Catalogue:
                 return template % values
         return english
 
+    def label(self, context: str, english: str) -> str:
+        """A dashboard label by its context ("status:achieved"); English when absent."""
+        if self.translations is None:
+            return english
+        return self.translations.pgettext(context, english)
+
     def errors(self, errors: Any) -> Any:
         """Field errors ({field: [messages]}, or nested per batch index) translated."""
         if isinstance(errors, dict):
