@@ -53,15 +53,20 @@ class Services:
         log = EventLog(settings.database_url, settings.database_schema,
                        create_tables=create_tables)
         directory = Directory(log)
-        engine = make_engine(settings.database_url, settings.database_schema)
-        if create_tables:
-            create_read_models(engine)
-            create_audit_tables(engine)
-            create_status_table(engine)
-            create_ledger_tables(engine)
-            from api.throttle import create_throttle_table
+        if create_tables:  # on the primary, whatever serves the reads
+            primary = make_engine(settings.database_url, settings.database_schema)
+            try:
+                create_read_models(primary)
+                create_audit_tables(primary)
+                create_status_table(primary)
+                create_ledger_tables(primary)
+                from api.throttle import create_throttle_table
 
-            create_throttle_table(engine)
+                create_throttle_table(primary)
+            finally:
+                primary.dispose()
+        engine = make_engine(settings.read_database_url or settings.database_url,
+                             settings.database_schema)
         measures = seed.load("measures.json")["measures"]
         families = FamilySet.build(measures)
         openings = Openings(log, directory, [k for k, v in measures.items() if v], clock)

@@ -17,6 +17,10 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     database_schema: str = "public"
+    # A PostgreSQL hot standby of database_url: read-model queries (counts, search,
+    # progress, the audit feed) go there; writes, the event log and the projector use the
+    # primary, and min_position waits for the standby to replay the projection's position.
+    read_database_url: str | None = None
     max_body_bytes: int = 2 * 1024 * 1024
     read_wait_seconds: float = 5.0
     rate_limit: float = 200.0      # requests per second per principal and worker (0: off)
@@ -35,6 +39,8 @@ class Settings:
         settings = cls()
         if env.get("REGISTRY_DATABASE_URL"):
             settings = replace(settings, database_url=env["REGISTRY_DATABASE_URL"])
+        if env.get("REGISTRY_READ_DATABASE_URL"):
+            settings = replace(settings, read_database_url=env["REGISTRY_READ_DATABASE_URL"])
         if env.get("REGISTRY_DATABASE_SCHEMA"):
             settings = replace(settings, database_schema=env["REGISTRY_DATABASE_SCHEMA"])
         if env.get("REGISTRY_RATE_LIMIT"):

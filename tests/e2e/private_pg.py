@@ -23,19 +23,30 @@ def _bin(name: str) -> str:
 
 
 class PrivateCluster:
-    """initdb + pg_ctl as the postgres user; `stop()` and `start()` simulate an outage."""
+    """initdb + pg_ctl as the postgres user; `stop()` and `start()` simulate an outage;
+    `standby()` makes a streaming replica of it (pg_basebackup) on another port."""
 
-    def __init__(self) -> None:
+    def __init__(self, primary: "PrivateCluster | None" = None) -> None:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="registry-pg-")
         shutil.chown(self.dir, "postgres")
         self.data = os.path.join(self.dir, "data")
-        self._as_postgres([_bin("initdb"), "-D", self.data, "-U", "postgres", "--auth=trust",
-                           "-E", "UTF8"])
+        if primary is None:
+            self._as_postgres([_bin("initdb"), "-D", self.data, "-U", "postgres",
+                               "--auth=trust", "-E", "UTF8"])
+            extra = "wal_level = replica\nmax_wal_senders = 5\n"
+        else:  # a hot standby streaming from the primary (writes standby.signal with -R)
+            self._as_postgres([_bin("pg_basebackup"), "-h", "127.0.0.1", "-p",
+                               str(primary.port), "-U", "postgres", "-D", self.data, "-R",
+                               "-X", "stream"])
+            extra = "hot_standby = on\nhot_standby_feedback = on\n"
         with open(os.path.join(self.data, "postgresql.conf"), "a") as conf:
             conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
-                       "unix_socket_directories = ''\nfsync = on\n")
+                       "unix_socket_directories = ''\nfsync = on\n" + extra)
         self.start()
+
+    def standby(self) -> "PrivateCluster":
+        return PrivateCluster(primary=self)
 
     @property
     def url(self) -> str:
