@@ -21,7 +21,6 @@ from projections.tables import ReadModel, live_generation, read_model
 from tenants.errors import InvalidInput, Unavailable
 from tenants.scope import Scope
 
-MAX_PAGE = 500
 LIVE_GENERATION_SECONDS = 1.0
 
 
