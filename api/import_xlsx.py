@@ -66,6 +66,24 @@ def xlsx_rows(path: Path, sheet_name: str | None = None) -> Iterator[Row]:
         book.close()
 
 
+def sheet_rows(path: Path, sheet_name: str | None = None) -> int | None:
+    """The rows the sheet's dimensions claim (None when it does not say or cannot be read;
+    an estimate for the progress bar: the header rows are counted too)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True)
+    except Exception:  # noqa: BLE001 - xlsx_rows says what is wrong with the file
+        return None
+    try:
+        if sheet_name is not None and sheet_name not in book.sheetnames:
+            return None
+        sheet = book[sheet_name] if sheet_name else book.worksheets[0]
+        return sheet.max_row
+    finally:
+        book.close()
+
+
 def _present(cell: Any) -> bool:
     return cell is not None and str(cell).strip() != ""
 
