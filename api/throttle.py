@@ -24,7 +24,7 @@ from sqlalchemy import BigInteger, Column, Engine, Integer, MetaData, String, Ta
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import services
-from tenants.errors import RegistryError
+from api.ratelimit import RateLimited
 
 WINDOW = 60
 metadata = MetaData()
@@ -37,16 +37,6 @@ throttle = Table(
 )
 LIMITS = {"auth": ("REGISTRY_AUTH_FAILURES_PER_MINUTE", 20),
           "public": ("REGISTRY_PUBLIC_REQUESTS_PER_MINUTE", 120)}
-
-
-class Throttled(RegistryError):
-    status = 429
-    slug = "rate-limited"
-    title = "Too many requests"
-
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail, retry_after=retry_after)
-        self.retry_after = retry_after
 
 
 def create_throttle_table(engine: Engine) -> None:
@@ -117,10 +107,10 @@ class AddressLimiter:
             self._over[(purpose, address)] = (window + 1) * WINDOW
 
 
-def _throttled(purpose: str, allowed: int, seconds: float) -> Throttled:
+def _throttled(purpose: str, allowed: int, seconds: float) -> RateLimited:
     what = ("failed authentications" if purpose == "auth" else "requests to the public "
             "endpoints")
-    return Throttled(f"More than {allowed} {what} a minute from your address; retry later.",
+    return RateLimited(f"More than {allowed} {what} a minute from your address; retry later.",
                      retry_after=max(math.ceil(seconds), 1))
 
 

@@ -30,6 +30,30 @@ def registry_env(settings) -> dict[str, str]:
     return env
 
 
+def wait_until_up(base: str, process, timeout: float = 30.0) -> bool:
+    """Whether the server answers /v1/health before `timeout` (False once it has died)."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                return True
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def wait_for(condition, timeout: float = 30.0, every: float = 0.2):
+    """The first truthy value of `condition()` within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
+
+
 @contextmanager
 def running_server(settings, workdir: Path, workers: int = 2, projector: bool = True):
     """`registry init` then `registry serve`; yields (base_url, env)."""
@@ -44,17 +68,9 @@ def running_server(settings, workdir: Path, workers: int = 2, projector: bool = 
                                + ([] if projector else ["--no-projector"]),
                                env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(log_path.read_text())
-        time.sleep(0.2)
+    if not wait_until_up(base, process):
+        process.kill()
+        raise RuntimeError(log_path.read_text())
     try:
         yield base, env
     finally:

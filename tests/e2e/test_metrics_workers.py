@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import BIN, free_port, registry_env, running_server
+from tests.e2e.conftest import BIN, free_port, registry_env, running_server, wait_until_up
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,15 +57,7 @@ def test_plain_gunicorn_counts_every_worker(settings, tmp_path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None
-            time.sleep(0.2)
+        assert wait_until_up(base, server)
         hammer(base, 100)
         assert counted(base) >= 200
     finally:

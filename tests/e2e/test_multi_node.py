@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from tests.conftest import require_postgres
-from tests.e2e.conftest import BIN, free_port
+from tests.e2e.conftest import BIN, free_port, wait_for
 from tests.e2e.private_pg import PrivateCluster
 from tests.helpers import issued
 
@@ -61,16 +61,6 @@ def heartbeat(primary_url: str) -> tuple[int, float] | None:
         row = conn.execute("SELECT pid, extract(epoch FROM now() AT TIME ZONE 'UTC' - at) "
                            "FROM processor_heartbeat WHERE state = 'active'").fetchone()
     return (int(row[0]), float(row[1])) if row else None
-
-
-def wait_for(condition, timeout=60.0, every=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 def test_two_nodes_two_projectors_a_standby_and_a_failover(clusters, tmp_path):
@@ -144,7 +134,8 @@ def test_two_nodes_two_projectors_a_standby_and_a_failover(clusters, tmp_path):
         headers = {"Authorization": f"Bearer {admin}"}
         counts = wait_for(lambda: (r := requests.get(
             f"{bases[0]}/v1/tenants/330000/counts", headers=headers, timeout=30,
-            params={"min_position": last, "as_of": "2024-01-01"})).status_code == 200 and r)
+            params={"min_position": last, "as_of": "2024-01-01"})).status_code == 200 and r,
+            timeout=60)
         valid = counts.json()["counts"]["certification"]["valid"]
         with psycopg.connect(standby.url, autocommit=True) as conn:  # reads went there
             assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
@@ -164,7 +155,7 @@ def test_two_nodes_two_projectors_a_standby_and_a_failover(clusters, tmp_path):
         after = wait_for(lambda: (r := requests.get(
             f"{bases[0]}/v1/tenants/330000/counts", headers=headers, timeout=30,
             params={"as_of": "2024-01-01"})).status_code == 200 and r.json()["counts"] == before
-            and r)
+            and r, timeout=60)
         assert after.headers["X-Registry-Position"]
         ARTIFACTS.mkdir(exist_ok=True)
         figures = {"acknowledged_writes": len(acknowledged),

@@ -13,19 +13,10 @@ import pytest
 import requests
 
 from tests.e2e.conftest import BIN, running_server
+from tests.e2e.conftest import wait_for as wait_until
 from tests.helpers import issued
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until(condition, timeout: float = 30.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 def ready(base: str) -> requests.Response:
