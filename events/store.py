@@ -85,12 +85,15 @@ class EventLog:
     """Appends events atomically and reads them back by record or by global position."""
 
     def __init__(self, database_url: str, schema: str = "public", *,
-                 create_tables: bool = False, **pool: int) -> None:
-        env = store_environment(database_url, schema, create_tables=create_tables, **pool)
+                 create_tables: bool = False, env: dict[str, str] | None = None,
+                 **pool: int) -> None:
+        env = env or store_environment(database_url, schema, create_tables=create_tables,
+                                       **pool)
         for key in _LIBRARY_KEYS:
             if key not in env and (key in os.environ or f"REGISTRY_{key}" in os.environ):
                 raise RuntimeError(f"Unset {key}: the registry configures its store itself")
         self.is_postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+        self.in_memory = env["PERSISTENCE_MODULE"] == "eventsourcing.popo"
         self.schema = schema
         self._app = _Store(env=env)
         self.recorder = self._app.recorder
@@ -103,6 +106,12 @@ class EventLog:
                 "SELECT notification_id AS position, originator_id, originator_version, topic, state "
                 "FROM {} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
             ).format(table)
+
+    @classmethod
+    def memory(cls) -> "EventLog":
+        """A log kept in this process's memory (the library's POPO recorder), for domain
+        tests that need no database; never a deployment's store."""
+        return cls("memory:", env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
     def append(self, *events: DomainEvent) -> list[int]:
         """Store the events in one transaction; return their positions in the same order."""
@@ -122,6 +131,14 @@ class EventLog:
         """
         ids = list(dict.fromkeys(originator_ids))
         found: dict[UUID, list[Positioned]] = {originator_id: [] for originator_id in ids}
+        if self.in_memory:
+            wanted = set(ids)
+            for positioned in self.read_all():
+                if positioned.event.originator_id in wanted:
+                    found[positioned.event.originator_id].append(positioned)
+            for history in found.values():
+                history.sort(key=lambda p: p.event.originator_version)
+            return found
         if self.is_postgres:
             # One statement on an autocommit connection: one snapshot, and no BEGIN/ROLLBACK
             # round trips around it.
