@@ -8,12 +8,12 @@ from uuid import UUID
 
 from flask.json.provider import DefaultJSONProvider
 
+from events.wire import wire_time
+
 
 def wire_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(timespec="microseconds") + "Z"
+        return wire_time(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, UUID):

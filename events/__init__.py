@@ -10,7 +10,7 @@ from __future__ import annotations
 from uuid import UUID, uuid5
 
 from events.award import AWARD_LEVELS, AwardGranted, AwardNominated, AwardRevoked
-from events.base import DateAsISO, RecordEvent, RegistryEvent
+from events.base import KINDS, DateAsISO, RecordEvent, RegistryEvent
 from events.certification import (
     CertificationExpired,
     CertificationIssued,
@@ -39,8 +39,6 @@ from events.standard import (
     StandardRevised,
     StandardWithdrawn,
 )
-
-KINDS = ("certification", "standard", "award", "gi")
 
 # The states of each kind's lifecycle (DESIGN.md 2.1), in lifecycle order.
 STATES = {

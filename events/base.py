@@ -13,6 +13,10 @@ from eventsourcing.persistence import Transcoding
 from marshmallow import Schema
 
 
+# The kinds of records (DESIGN.md 1), defined once; events/__init__ adds their STATES.
+KINDS = ("certification", "standard", "award", "gi")
+
+
 class DateAsISO(Transcoding):
     """Stores `datetime.date` values as ISO strings (the library has no date transcoding)."""
 

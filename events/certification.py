@@ -10,6 +10,21 @@ from events.base import RecordEvent
 from events.fields import Code, CountryCode, IsoDate, Text, holder, reason
 
 
+# States in which a certificate lapses on its own once valid_until has passed.
+LAPSING_STATES = ("valid", "suspended")
+
+
+def status_on(kind: str, status: str, valid_until: dt.date | None, day: dt.date) -> str:
+    """A record's state on a business date: a certificate in a lapsing state is `expired`
+    on every day after its valid_until, with or without a certification.expired event
+    (DESIGN.md 2.1). The one definition: records, searches and the projector's timelines
+    (which compare date ordinals, `valid_until + 1`) all follow it."""
+    if (kind == "certification" and status in LAPSING_STATES and valid_until is not None
+            and day > valid_until):
+        return "expired"
+    return status
+
+
 class CertificationIssued(RecordEvent):
     """A certification body issued a certificate to an enterprise for a product."""
 

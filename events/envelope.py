@@ -11,11 +11,10 @@ from uuid import UUID
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from events.base import schema_of
+from events.base import KINDS, schema_of
 from events.fields import Code, IsoDate, StrictInteger, Text
 from events.record import AMENDABLE
 
-KINDS = ("certification", "standard", "award", "gi")
 MAX_KEY_LENGTH = 200
 
 

@@ -31,6 +31,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from events.base import RecordEvent
+from events.wire import wire_time
 
 GENESIS_HASH = "0" * 64
 _OWN = ("originator_id", "originator_version", "timestamp")
@@ -39,9 +40,7 @@ _OWN = ("originator_id", "originator_version", "timestamp")
 def _leaf(value: Any) -> Any:
     """The JSON form of a value json cannot write itself, as the HTTP API writes it."""
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(timespec="microseconds") + "Z"
+        return wire_time(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (UUID, Decimal)):

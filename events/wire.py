@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from events.base import RecordEvent
@@ -11,6 +12,14 @@ from events.registry import PrincipalAdded, PrincipalRevoked
 
 AUDITED_TYPES = (PrincipalAdded, PrincipalRevoked, PlanAdopted, PlanRevised, PlanTargetSet,
                  PlanOpeningRecorded, OpeningRecorded)
+
+
+def wire_time(moment: dt.datetime) -> str:
+    """A timestamp on the wire, in the audit index and in the ledger's hashed documents:
+    UTC, microseconds, `Z` (a naive value is UTC already). Part of the ledger contract."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def record_envelope(position: int, e: RecordEvent) -> dict[str, Any]:

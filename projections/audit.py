@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from events import RECORD_EVENT_CLASSES
 from events.store import EventLog
-from events.wire import AUDITED_TYPES, audit_document
+from events.wire import AUDITED_TYPES, audit_document, wire_time
 from projections.ledger import ledger_fields
 from projections.projector import ConcurrentProjector
 from projections.state import utc_naive
@@ -78,7 +78,7 @@ def _wire(document: dict[str, Any]) -> str:
 
 def _default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return utc_naive(value).isoformat(timespec="microseconds") + "Z"
+        return wire_time(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)

@@ -19,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from events.wire import wire_time
+
 MESSAGE_PREFIX = "qbr-ledger-v1"
 ALGORITHM = "Ed25519"
 
@@ -34,9 +36,7 @@ def checkpoint_message(position: int, hash_: str, signed_at: str) -> str:
 
 def utc_stamp(moment: dt.datetime | None = None) -> str:
     """An ISO UTC timestamp with microseconds and Z (the form checkpoints sign)."""
-    moment = moment or dt.datetime.now(dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(
-        timespec="microseconds") + "Z"
+    return wire_time(moment or dt.datetime.now(dt.timezone.utc))
 
 
 def parse_stamp(text: str) -> dt.datetime:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from events import AWARD_LEVELS, GI_TYPES, STATES
+from events.certification import LAPSING_STATES, status_on
 from projections.families import FamilySet
 from projections.projector import TRACKING_NAME
 from projections.state import utc_naive
@@ -260,18 +261,11 @@ def shape_counts(sums: dict[tuple[str, str], int], code: str,
     return counts
 
 
-def effective_status(kind: str, status: str, valid_until: dt.date | None, day: dt.date) -> str:
-    if (kind == "certification" and status in ("valid", "suspended") and valid_until
-            and day > valid_until):
-        return "expired"
-    return status
-
-
 def _status_condition(r, status: str, today: dt.date):
     known = {s for states in STATES.values() for s in states}
     if status not in known:
         raise InvalidInput({"status": [f"Must be one of {', '.join(sorted(known))}."]})
-    lapsed = and_(r.c.kind == "certification", r.c.status.in_(("valid", "suspended")),
+    lapsed = and_(r.c.kind == "certification", r.c.status.in_(LAPSING_STATES),
                   r.c.valid_until < today)
     if status == "expired":
         return or_(r.c.status == "expired", lapsed)
@@ -283,7 +277,7 @@ def _status_condition(r, status: str, today: dt.date):
 def record_summary(row: Any, today: dt.date) -> dict[str, Any]:
     return {
         "kind": row.kind, "record": row.key, "tenant": row.tenant,
-        "status": effective_status(row.kind, row.status, row.valid_until, today),
+        "status": status_on(row.kind, row.status, row.valid_until, today),
         "voided": row.voided,
         "holder": {"name": row.holder_name, "uscc": row.holder_uscc} if row.holder_uscc else None,
         "label": row.label, "valid_until": row.valid_until, "level": row.level,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
+from events.certification import LAPSING_STATES
 from projections.families import ITEM_HELD, ITEM_KIND, Family
 
 Interval = tuple[str, str, int, int | None]  # (tenant, metric, from, to) — to exclusive
@@ -91,8 +92,9 @@ class Timeline:
             end = steps[i + 1].on if i < last else None
             attributes = {"level": step.level, "gi_type": step.gi_type}
             on, status, tenant = step.on, step.status, step.tenant
+            # events.certification.status_on, on date ordinals: expired from valid_until + 1
             expires = (step.valid_until + 1 if certification and step.valid_until is not None
-                       and status in ("valid", "suspended") else None)
+                       and status in LAPSING_STATES else None)
             if expires is not None and (end is None or expires < end):
                 if on < expires:
                     result.append((on, expires, tenant, status, attributes))

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from uuid import UUID
 
 from events import RecordEvent
+from events.certification import status_on
 
 # Payload fields that become record attributes when an event carries them.
 ATTRIBUTE_FIELDS = ("holder", "product", "standards", "valid_until", "title", "lead",
@@ -93,12 +94,8 @@ class Record:
         self.updated_at = event.timestamp
 
     def status_on(self, day: dt.date) -> str:
-        """The state on a business date: a certificate is expired on any day after valid_until."""
-        valid_until = self.attributes.get("valid_until")
-        if (self.kind == "certification" and self.status in ("valid", "suspended")
-                and valid_until is not None and day > valid_until):
-            return "expired"
-        return self.status
+        """The state on a business date (a certificate lapses after valid_until)."""
+        return status_on(self.kind, self.status, self.attributes.get("valid_until"), day)
 
     def holder(self) -> dict | None:
         """The organisation the record is about (holder, lead, awardee or applicant)."""

@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from events.base import KINDS
+
 ROLES = ("certification-body", "standards-body", "admin", "auditor")
-KINDS = ("certification", "standard", "award", "gi")
 ADMIN_WRITABLE_KINDS = frozenset({"award", "gi", "standard"})
 TOKEN_PREFIX = "qbr_"
 

@@ -30,9 +30,12 @@ def test_random_tokens_are_throttled_across_workers(limits, settings, services, 
     assert other_address.status_code == 401  # another client is not punished
 
 
-def test_dashboard_sign_ins_are_throttled(limits, client):
+def test_dashboard_sign_ins_are_throttled(limits, settings, services):
     from tests.ui.conftest import sign_in
 
+    app = create_app(settings=settings.with_overrides(
+        {"extra": {"secret_key": "test-secret-not-for-production"}}))
+    client = app.test_client()
     codes = [sign_in(client, f"qbr_guess{n}").status_code for n in range(8)]
     assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
 
