@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 
 from api.auth import caller_scope
 from api.blueprints import projection_position

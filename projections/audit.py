@@ -26,14 +26,13 @@ from sqlalchemy import (
     Table,
     or_,
     select,
-    update,
 )
 
 from events import RECORD_EVENT_CLASSES
 from events.store import EventLog
 from events.wire import AUDITED_TYPES, audit_document, wire_time
 from projections.ledger import ledger_fields
-from projections.projector import ConcurrentProjector
+from projections.tracking import advance
 from projections.state import utc_naive
 from tenants.errors import InvalidInput, NotFound, OutOfScope
 from tenants.scope import Scope
@@ -126,13 +125,8 @@ class AuditIndex:
                 occurred.isoformat() if sqlite and occurred else occurred,
                 _wire(document)))
         with self.engine.begin() as conn:
-            moved = conn.execute(update(audit_tracking)
-                                 .where(audit_tracking.c.name == NAME,
-                                        audit_tracking.c.position == start)
-                                 .values(position=notifications[-1].id,
-                                         events=audit_tracking.c.events + len(rows)))
-            if moved.rowcount != 1:
-                raise ConcurrentProjector(f"audit tracking moved past {start}")
+            advance(conn, audit_tracking, NAME, start, notifications[-1].id, "audit",
+                    events=audit_tracking.c.events + len(rows))
             if rows and sqlite:
                 conn.exec_driver_sql(f"INSERT INTO audit_events ({', '.join(COLUMNS)}) "
                                      f"VALUES ({', '.join(['?'] * len(COLUMNS))})", rows)

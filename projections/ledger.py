@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select
 
 from events.ledger_document import GENESIS_HASH, chain_hash, ledger_document
 from events.store import EventLog
@@ -43,7 +43,7 @@ from projections.ledger_tables import (
     keys,
     tracking,
 )
-from projections.projector import ConcurrentProjector
+from projections.tracking import ConcurrentProjector, advance
 
 log = logging.getLogger("registry.ledger")
 
@@ -206,18 +206,15 @@ class LedgerSealer:
         and checkpoints."""
         end = rows[-1]["position"] if rows else head.position
         with self.engine.begin() as conn:
-            advanced = conn.execute(
-                update(tracking)
-                .where(tracking.c.name == self.name, tracking.c.position == head.position)
-                .values(position=end, head_hash=rows[-1]["hash"] if rows else head.hash,
+            try:
+                advance(conn, tracking, self.name, head.position, end, "ledger",
+                        head_hash=rows[-1]["hash"] if rows else head.hash,
                         entries=tracking.c.entries + len(rows),
                         halted_position=halt[0] if halt else None,
-                        halted_reason=halt[1] if halt else None,
-                        updated_at=_utc_naive(now)))
-            if advanced.rowcount != 1:
+                        halted_reason=halt[1] if halt else None, updated_at=_utc_naive(now))
+            except ConcurrentProjector:
                 self._ready = False  # reload the checkpoint state before the next page
-                raise ConcurrentProjector(
-                    f"ledger tracking moved past {head.position}; page not sealed")
+                raise
             if rows:
                 conn.execute(insert(entries), rows)
             if signed:

@@ -25,13 +25,14 @@ from contextlib import contextmanager
 from typing import Any, Callable
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 
 from events import RECORD_EVENT_CLASSES
 from events.store import EventLog
 from projections.families import ITEM_KIND, Family, FamilySet
 from projections.sqlwrite import PageRows, PageWriter, page_writer
 from projections.state import HOLDER_FIELD, RecordState, utc_naive
+from projections.tracking import ConcurrentProjector, advance
 from projections.tables import ReadModel, live_generation, read_model
 from projections.timeline import Rule, holder_intervals, record_intervals, unit_facts
 
@@ -57,10 +58,6 @@ def cyclic_gc_paused():
     finally:
         if enabled:
             gc.enable()
-
-
-class ConcurrentProjector(Exception):
-    """Another projector advanced the tracking position first; this page was not applied."""
 
 
 class HolderRows:
@@ -396,12 +393,9 @@ class Projector:
 
     def _advance(self, conn, start: int, end: int, event_count: int) -> None:
         tracking = self.model.tracking
-        advanced = conn.execute(
-            update(tracking).where(tracking.c.name == self.name, tracking.c.position == start)
-            .values(position=end, events=tracking.c.events + event_count,
-                    updated_at=utc_naive(dt.datetime.now(dt.timezone.utc))))
-        if advanced.rowcount != 1:
-            raise ConcurrentProjector(f"tracking moved past {start}; page not applied")
+        advance(conn, tracking, self.name, start, end, "counts",
+                events=tracking.c.events + event_count,
+                updated_at=utc_naive(dt.datetime.now(dt.timezone.utc)))
 
     def _writer(self, dialect: str) -> PageWriter:
         key = (self.model.generation, dialect)
