@@ -126,9 +126,13 @@ def record_filters() -> dict:
     kind = text_param("kind", 32)
     if kind is not None and kind not in KINDS:
         raise InvalidInput({"kind": [f"Must be one of {', '.join(KINDS)}."]})
-    return {"kind": kind, "tenant": text_param("tenant", 6, empty_ok=False), "status": text_param("status", 16),
-            "holder": text_param("holder"), "q": text_param("q"),
-            "include_voided": request.args.get("include_voided") == "true"}
+    valid_from, valid_to = date_param("valid_until_from"), date_param("valid_until_to")
+    if valid_from and valid_to and valid_from > valid_to:
+        raise InvalidInput({"valid_until_to": ["Must not be before valid_until_from."]})
+    return {"kind": kind, "tenant": text_param("tenant", 6, empty_ok=False),
+            "status": text_param("status", 16), "holder": text_param("holder"),
+            "q": text_param("q"), "include_voided": request.args.get("include_voided") == "true",
+            "valid_until_from": valid_from, "valid_until_to": valid_to}
 
 
 @v1.get("/records")

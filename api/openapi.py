@@ -59,6 +59,10 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 
 AS_OF = _query("as_of", DATE, "Business date (Asia/Shanghai calendar).")
+VALID_UNTIL = [_query("valid_until_from", DATE, "Expiry watch: validity ends on or after this "
+                      "date."),
+               _query("valid_until_to", DATE, "Expiry watch: validity ends on or before "
+                      "this date.")]
 KNOWN_AT = _query("known_at", TIMESTAMP, "Recorded time: only events recorded by then count. "
                   "A bare date means the end of that day in Asia/Shanghai.")
 
@@ -198,6 +202,7 @@ def _read_paths() -> dict[str, Any]:
                 _query("q", {"type": "string", "maxLength": 200},
                        "Part of the key, product/title or holder name."),
                 _query("include_voided", {"type": "boolean"}, "Also list voided records."),
+                *VALID_UNTIL,
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 500},
                        "Page size (default 50)."),
                 _query("cursor", {"type": "string"}, "The `next` of the previous page."),
@@ -233,7 +238,7 @@ def _read_paths() -> dict[str, Any]:
                 _query("holder", {"type": "string", "maxLength": 200}, "USCC or name part."),
                 _query("q", {"type": "string", "maxLength": 200}, "Text search."),
                 _query("include_voided", {"type": "boolean"}, "Also voided records."),
-                MIN_POSITION],
+                *VALID_UNTIL, MIN_POSITION],
             "responses": {"200": {"description": "CSV (UTF-8 with BOM)",
                                   "content": {"text/csv": {"schema": {"type": "string"}}}},
                           **_problem_responses(401, 403, 404, 422, 503)}}},

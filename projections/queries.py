@@ -193,8 +193,11 @@ class ReadModels:
     def search(self, scope: Scope, today: dt.date, kind: str | None = None,
                tenant: str | None = None, status: str | None = None, holder: str | None = None,
                q: str | None = None, include_voided: bool = False, limit: int = 50,
-               cursor: str | None = None) -> dict[str, Any]:
-        """Records in scope matching the filters, ordered by (kind, key), a page at a time."""
+               cursor: str | None = None, valid_until_from: dt.date | None = None,
+               valid_until_to: dt.date | None = None) -> dict[str, Any]:
+        """Records in scope matching the filters, ordered by (kind, key), a page at a time
+        (`valid_until_from`/`_to`: certificates whose validity ends in those days, the
+        expiry watch)."""
         model = self.model
         r = model.records
         kinds = sorted(scope.readable_kinds() & ({kind} if kind else set(STATES)))
@@ -217,6 +220,10 @@ class ReadModels:
             conditions.append(or_(r.c.key.contains(q, autoescape=True),
                                   r.c.label.contains(q, autoescape=True),
                                   r.c.holder_name.contains(q, autoescape=True)))
+        if valid_until_from is not None:
+            conditions.append(r.c.valid_until >= valid_until_from)
+        if valid_until_to is not None:
+            conditions.append(r.c.valid_until <= valid_until_to)
         if cursor:
             last_kind, last_key = _decode_cursor(cursor)
             conditions.append(or_(r.c.kind > last_kind,
