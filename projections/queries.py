@@ -23,6 +23,7 @@ from tenants.errors import InvalidInput, Unavailable
 from tenants.scope import Scope
 
 LIVE_GENERATION_SECONDS = 1.0
+EXPIRY_WINDOWS = (30, 90, 180)
 
 
 def _retry_after_a_switch(method):
@@ -186,6 +187,44 @@ class ReadModels:
             "children": [{"tenant": c.as_json(), "counts": shape_counts(sums, c.code, kinds)}
                          for c in children],
         }
+
+    # Expiry watch ------------------------------------------------------------------------
+
+    @_retry_after_a_switch
+    def expiring(self, scope: Scope, code: str, today: dt.date,
+                 windows: tuple[int, ...] = EXPIRY_WINDOWS, listed: int = 20) -> dict[str, Any]:
+        """Certificates of the subtree still valid or suspended whose validity ends within
+        each window of days from today, for the tenant and each child, and the soonest."""
+        scope.visible_tenant(code)
+        if "certification" not in scope.readable_kinds():
+            return {"windows": list(windows), "from": today, "to": today, "total": {},
+                    "children": [], "soonest": []}
+        r = self.model.records
+        last = today + dt.timedelta(days=max(windows))
+        live = and_(r.c.kind == "certification", r.c.voided.is_(False),
+                    r.c.status.in_(LAPSING_STATES), r.c.valid_until >= today,
+                    r.c.valid_until <= last, r.c.tenant.in_(sorted(scope.tree.subtree(code))))
+        buckets = [func.sum(case((r.c.valid_until <= today + dt.timedelta(days=w), 1),
+                                 else_=0)) for w in windows]
+        with self.engine.connect() as conn:
+            per_tenant = conn.execute(select(r.c.tenant, *buckets).where(live)
+                                      .group_by(r.c.tenant)).all()
+            soonest = conn.execute(select(r).where(live).order_by(r.c.valid_until, r.c.key)
+                                   .limit(listed)).all()
+        children = {c.code: [0] * len(windows) for c in scope.tree.children(code)}
+        total = [0] * len(windows)
+        for tenant, *numbers in per_tenant:
+            child = next((c for c in scope.tree.lineage(tenant) if c in children), None)
+            for n, number in enumerate(numbers):
+                total[n] += int(number or 0)
+                if child is not None:
+                    children[child][n] += int(number or 0)
+        return {"windows": list(windows), "from": today, "to": last,
+                "total": dict(zip(windows, total)),
+                "children": [{"tenant": scope.tree.get(c).as_json(),
+                              "counts": dict(zip(windows, numbers))}
+                             for c, numbers in children.items()],
+                "soonest": [record_summary(row, today) for row in soonest]}
 
     # Records -----------------------------------------------------------------------------
 

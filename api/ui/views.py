@@ -43,9 +43,12 @@ def overview_page(code: str):
     """One card per indicator of the plan on the date, and each division below."""
     scope, tenant, choice = _choice(code)
     position = projection_position()
-    body = overview(services(), scope, code, choice)
+    svc = services()
+    body = overview(svc, scope, code, choice)
+    expiring = svc.read_models.expiring(scope, code, svc.registry.clock.today())
     return render_template("ui/overview.html", tenant=tenant, choice=choice, crumbs=_crumbs(
-        scope, code), position=position, children=scope.tree.children(code), **body)
+        scope, code), position=position, children=scope.tree.children(code),
+        expiring=expiring, **body)
 
 
 
@@ -63,8 +66,11 @@ def trends_page(code: str):
 
 def _record_filters() -> dict[str, Any]:
     args = request.args
-    return {name: (args.get(name) or "").strip() or None
-            for name in ("kind", "status", "tenant", "holder", "q")}
+    filters = {name: (args.get(name) or "").strip() or None
+               for name in ("kind", "status", "tenant", "holder", "q")}
+    filters["valid_until_from"] = date_param("valid_until_from")
+    filters["valid_until_to"] = date_param("valid_until_to")
+    return filters
 
 
 @ui_bp.get("/records", endpoint="records")

@@ -253,3 +253,30 @@ def test_a_database_outage_is_a_503_page_not_a_stack_trace(ui_app, signed_in, mo
     response = client.get("/ui/tenants/330000")
     assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     assert "connection refused" not in response.get_data(as_text=True)
+
+
+def test_the_overview_has_an_expiring_panel_per_division(signed_in, ui_app, token_for, project):
+    """Issue 17: 即将到期 · expiring, next 30/90/180 days, per child, with the soonest."""
+    import datetime as dt
+
+    from tests.helpers import issued, post
+
+    writer = token_for("certification-body", "330500")
+    client = ui_app.test_client()
+    today = Clock().today()
+    for key, until in (("EXP-20", 20), ("EXP-100", 100)):
+        body = issued(key, tenant="330523", occurred_on=(today - dt.timedelta(days=300))
+                      .isoformat(), valid_until=(today + dt.timedelta(days=until)).isoformat())
+        assert post(client, writer, body).status_code == 201
+    project()
+    admin, _ = signed_in("admin", "330500")
+    html = admin.get("/ui/tenants/330500").get_data(as_text=True)
+    assert 'id="expiring"' in html and "即将到期" in html
+    assert 'id="expiring-30">1<' in html and 'id="expiring-90">1<' in html
+    assert 'id="expiring-180">2<' in html
+    assert "EXP-20" in html and html.index("EXP-20") < html.index("EXP-100")
+    listing = admin.get("/ui/records?kind=certification&valid_until_from="
+                        f"{today.isoformat()}&valid_until_to="
+                        f"{(today + dt.timedelta(days=30)).isoformat()}")
+    assert "EXP-20" in listing.get_data(as_text=True)
+    assert "EXP-100" not in listing.get_data(as_text=True)
