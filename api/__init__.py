@@ -23,6 +23,7 @@ from api.services import LazyServices
 from api.settings import Settings
 from api.throttle import AddressLimiter
 from api.ui import install_ui
+from api.verify_bp import verify_bp
 from registry.clock import Clock
 
 
@@ -55,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.register_blueprint(docs)
     app.add_url_rule("/metrics", "metrics", _metrics)
     install_ui(app, settings.extra.get("secret_key"))
+    app.register_blueprint(verify_bp)
     return app
 
 

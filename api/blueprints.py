@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, g, request
 from api.auth import caller_scope
 from api.context import services
 from api.throttle import public_request
+from api.verify_bp import public_url
 from api.observability import EVENTS_APPENDED
 from api.params import (
     date_param,
@@ -212,6 +213,23 @@ def _projector_process(svc) -> dict | None:
         return None
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     return {**found, "seconds_since_heartbeat": round((now - found["at"]).total_seconds(), 3)}
+
+
+@v1.get("/public/records")
+def public_search():
+    """Find records publicly: by exact certificate key, exact USCC, or the start of the
+    holder's name (at least 2 characters; at most 20 results; limited per address)."""
+    public_request()
+    q = text_param("q", 200, empty_ok=False)
+    if q is None or len(q.strip()) < 2:
+        raise InvalidInput({"q": ["Give at least 2 characters: a key, a USCC or the start of "
+                                  "a holder's name."]})
+    svc = services()
+    projection_position()
+    found = svc.read_models.public_search(q, svc.registry.clock.today())
+    for entry in found:
+        entry["verify_url"] = public_url(entry["kind"], entry["record"])
+    return {"records": found}
 
 
 @v1.get("/public/records/<kind>/<path:key>")

@@ -147,6 +147,18 @@ def _paths() -> dict[str, Any]:
             "summary": "Public verification of a record", "operationId": "publicRecord",
             "security": [], "parameters": [KIND_PARAM, KEY_PARAM],
             "responses": {"200": _json(_ref("PublicRecord")), **_problem_responses(404, 503)}}},
+        "/v1/public/records": {"get": {
+            "summary": "Public search: exact key, exact USCC, or the start of a holder's name "
+                       "(at least 2 characters, at most 20 results, limited per address)",
+            "operationId": "publicSearch", "security": [],
+            "parameters": [{"name": "q", "in": "query", "required": True,
+                            "schema": {"type": "string", "minLength": 2, "maxLength": 200}},
+                           MIN_POSITION],
+            "responses": {"200": _json({"type": "object", "required": ["records"],
+                                        "properties": {"records": {
+                                            "type": "array", "maxItems": 20,
+                                            "items": {"type": "object"}}}}),
+                          **_problem_responses(422, 503)}}},
     }
 
 

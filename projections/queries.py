@@ -24,6 +24,7 @@ from tenants.scope import Scope
 
 LIVE_GENERATION_SECONDS = 1.0
 EXPIRY_WINDOWS = (30, 90, 180)
+PUBLIC_RESULTS = 20
 
 
 def _retry_after_a_switch(method):
@@ -225,6 +226,29 @@ class ReadModels:
                               "counts": dict(zip(windows, numbers))}
                              for c, numbers in children.items()],
                 "soonest": [record_summary(row, today) for row in soonest]}
+
+    # Public search -----------------------------------------------------------------------
+
+    @_retry_after_a_switch
+    def public_search(self, q: str, today: dt.date, limit: int = PUBLIC_RESULTS
+                      ) -> list[dict[str, Any]]:
+        """Records anyone may look up: by exact key, exact USCC, or holder-name prefix (at
+        least 2 characters), voided ones never; at most `limit`, public fields only."""
+        r = self.model.records
+        text = q.strip()
+        matches = [r.c.key == text]
+        if len(text) == 18:
+            matches.append(r.c.holder_uscc == text.upper())
+        if len(text) >= 2:
+            matches.append(r.c.holder_name.startswith(text, autoescape=True))
+        query = (select(r.c.kind, r.c.key, r.c.status, r.c.valid_until, r.c.holder_name)
+                 .where(r.c.voided.is_(False), or_(*matches))
+                 .order_by(r.c.kind, r.c.key).limit(limit))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [{"kind": row.kind, "record": row.key, "holder_name": row.holder_name,
+                 "status": status_on(row.kind, row.status, row.valid_until, today),
+                 "valid_until": row.valid_until, "checked_on": today} for row in rows]
 
     # Records -----------------------------------------------------------------------------
 

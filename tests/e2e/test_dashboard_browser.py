@@ -161,6 +161,15 @@ def test_a_regulator_walks_through_the_dashboard(backend, server, browser, tmp_p
     assert driver.find_element(By.ID, "record-state").text
     screenshot(driver, f"dashboard-record-{backend}.png")
 
+    # The public verification page of that certificate: no sign-in, public fields only.
+    key = driver.current_url.split("/ui/records/certification/", 1)[1]
+    driver.get(f"{base}/verify/certification/{key}")
+    assert driver.find_element(By.ID, "verify-record").get_attribute("data-status")
+    assert driver.find_element(By.ID, "verify-uscc").text.endswith("**********")
+    assert driver.find_element(By.CSS_SELECTOR, "figure.qr img").get_attribute("naturalWidth")
+    screenshot(driver, f"verify-page-{backend}.png")
+    driver.back()
+
     # Sign out: the pages need signing in again.
     click_and_wait(driver, driver.find_element(By.ID, "sign-out"), "signed_out=1")
     assert driver.find_elements(By.ID, "signed-out")
