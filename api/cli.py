@@ -491,9 +491,12 @@ def _plan_write(action) -> None:
               help="Business date (default: today in Asia/Shanghai).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the table as CSV (default: progress-TENANT-PLAN-DATE.csv).")
-def report(plan_id: str, tenant: str, as_of, csv_path) -> None:
-    """Print a plan's progress table for a tenant and write it as CSV."""
-    from api.reports import plan_progress, progress_csv, progress_text
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the table as an Excel workbook (the same columns).")
+def report(plan_id: str, tenant: str, as_of, csv_path, xlsx_path) -> None:
+    """Print a plan's progress table for a tenant and write it as CSV (and Excel)."""
+    from api.exports import xlsx_file
+    from api.reports import PROGRESS_COLUMNS, csv_row, plan_progress, progress_csv, progress_text
 
     svc = _open()
     try:
@@ -514,6 +517,10 @@ def report(plan_id: str, tenant: str, as_of, csv_path) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         handle.write(progress_csv(rows, day, position))
     click.echo(f"\nCSV written to {path}", err=True)
+    if xlsx_path:
+        xlsx_file(PROGRESS_COLUMNS, (csv_row(r, day, position) for r in rows),
+                  f"{tenant} {day}", xlsx_path)
+        click.echo(f"Excel written to {xlsx_path}", err=True)
 
 
 main.add_command(ledger)

@@ -125,6 +125,19 @@ def test_a_regulator_walks_through_the_dashboard(backend, server, browser, tmp_p
     assert len(cards) >= 4 and "behind" in statuses, statuses
     assert driver.find_elements(By.CSS_SELECTOR, ".card svg.bar .expected-mark")
     screenshot(driver, f"dashboard-overview-{backend}.png")
+    # The review as a document: the browser's print to PDF, on A4, several pages.
+    import base64
+
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    options = PrintOptions()
+    options.page_width, options.page_height = 21.0, 29.7
+    pdf = base64.b64decode(driver.print_page(options))
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pdf.startswith(b"%PDF") and 2 <= pages <= 30, pages
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"review-print-{backend}.pdf").write_bytes(pdf)
+
     # The province's 品字标 opening is not broken down to cities: the child table says so.
     unallocated = driver.find_element(By.ID, "unallocated-pinzibiao_enterprises")
     assert "not allocated" in unallocated.text or "未分配" in unallocated.text

@@ -57,3 +57,17 @@ def test_report_refuses_to_print_old_numbers_while_a_stuck_projector_holds_the_l
         assert "behind the log" in outcome.output and "Traceback" not in outcome.output
     assert not (tmp_path / "x.csv").exists()
     assert "pinzibiao" not in result.output
+
+
+def test_report_writes_the_same_table_as_excel(settings, services, plans_loaded, tmp_path):
+    """Issue 17: `registry report --xlsx FILE`, the review as a workbook."""
+    from openpyxl import load_workbook
+
+    book = tmp_path / "review.xlsx"
+    result = cli(settings, "report", "--plan", "zhejiang-14th-fyp", "--tenant", "330000",
+                 "--as-of", "2025-06-30", "--csv", str(tmp_path / "r.csv"), "--xlsx", str(book))
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(book).active
+    assert [c.value for c in sheet[2]][:2] == ["key", "name"]
+    keys = [row[0].value for row in sheet.iter_rows(min_row=3)]
+    assert "pinzibiao_enterprises" in keys and len(keys) == 28
