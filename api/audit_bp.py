@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Iterator
+from uuid import UUID
 
 from flask import Blueprint, Response, request, stream_with_context
 
@@ -14,11 +15,12 @@ from api.exports import Column, download
 from api.jsonenc import wire_default
 from api.params import date_param, int_param, timestamp_param
 from events import EVENT_TYPES, KINDS
+from events.wire import AUDITED_TYPES
 from tenants.errors import InvalidInput
+from tenants.principals import OPERATOR
 
 audit_bp = Blueprint("audit", __name__, url_prefix="/v1")
-AUDIT_TYPES = sorted([*EVENT_TYPES, "principal.added", "principal.revoked", "plan.adopted",
-                      "plan.target_set", "plan.opening_recorded"])
+AUDIT_TYPES = sorted([*EVENT_TYPES, *(cls.TYPE for cls in AUDITED_TYPES)])
 
 
 def audit_filters() -> dict[str, Any]:
@@ -34,21 +36,49 @@ def audit_filters() -> dict[str, Any]:
     actor = args.get("actor") or None
     if actor is not None and len(actor) > 64:
         raise InvalidInput({"actor": ["Longer than 64 characters."]})
+    actor_ids = None
+    if actor is not None and not _is_id(actor):  # a name, or the start of one
+        wanted = actor.casefold()
+        actor_ids = {p.id for p in services().directory.principals()
+                     if p.name.casefold().startswith(wanted)}
+        actor = None
     return {"kind": kind, "type": type_, "record": record, "actor": actor,
+            "actor_ids": actor_ids,
             "from": timestamp_param("from"), "to": timestamp_param("to"),
             "occurred_from": date_param("occurred_from"),
             "occurred_to": date_param("occurred_to")}
 
 
+def _is_id(value: str) -> bool:
+    """A principal id as the feed shows it (a UUID, or the operator's fixed id)."""
+    try:
+        UUID(value)
+        return True
+    except ValueError:
+        return value == OPERATOR.id
+
+
+def feed_order() -> str:
+    order = request.args.get("order") or "asc"
+    if order not in ("asc", "desc"):
+        raise InvalidInput({"order": ["Must be asc (oldest first) or desc (newest first)."]})
+    return order
+
+
 @audit_bp.get("/tenants/<code>/events")
 def audit_feed(code: str):
-    """The subtree's events in position order, a page at a time (`after` = last position)."""
+    """The subtree's events a page at a time: oldest first (`after` = the last position
+    seen), or newest first with `order=desc` (`before`, or `after` for the newer page)."""
     scope = caller_scope()
     filters = audit_filters()
-    after = int_param("after", 0, 0, 2**62)
+    order = feed_order()
+    after = int_param("after", None, 0, 2**62)
+    before = int_param("before", None, 1, 2**62)
     limit = int_param("limit", 100, 1, 1000)
     projection_position()
-    return services().audit.page(scope, code, after, limit, filters)
+    if order == "asc":
+        return services().audit.page(scope, code, after or 0, limit, filters)
+    return services().audit.page(scope, code, after, limit, filters, "desc", before)
 
 
 @audit_bp.get("/tenants/<code>/events.jsonl")

@@ -182,7 +182,8 @@ def _projected(schema: dict) -> dict:
 AUDIT_FILTERS = [
     _query("kind", {"type": "string", "enum": list(KINDS)}, "Only events of this kind."),
     _query("type", {"type": "string"}, "Only this event type."),
-    _query("actor", {"type": "string", "maxLength": 64}, "Only events by this principal id."),
+    _query("actor", {"type": "string", "maxLength": 64},
+           "Only events by this principal: its id, or the start of its name."),
     _query("record", {"type": "string", "maxLength": 200}, "Only this record key."),
     _query("from", TIMESTAMP, "Recorded at or after."),
     _query("to", TIMESTAMP, "Recorded before."),
@@ -225,8 +226,14 @@ def _read_paths() -> dict[str, Any]:
             "summary": "The audit feed of the subtree (admins and auditors)",
             "operationId": "auditFeed", "security": secured,
             "parameters": [CODE_PARAM, *AUDIT_FILTERS,
+                           _query("order", {"type": "string", "enum": ["asc", "desc"]},
+                                  "asc (default): oldest first; desc: newest first."),
                            _query("after", {"type": "integer", "minimum": 0},
-                                  "Position after which to continue (the previous `next`)."),
+                                  "asc: position after which to continue (the previous "
+                                  "`next`); desc: the page just newer (the previous `prev`)."),
+                           _query("before", {"type": "integer", "minimum": 1},
+                                  "desc: position before which to continue (the previous "
+                                  "`next`)."),
                            _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
                                   "Page size (default 100)."), MIN_POSITION],
             "responses": {"200": _projected(_ref("AuditPage")),
@@ -396,7 +403,9 @@ def _read_components(spec: APISpec) -> None:
     spec.components.schema("AuditPage", {
         "type": "object", "required": ["events", "next"],
         "properties": {"events": {"type": "array", "items": {"type": "object"}},
-                       "next": {"type": ["integer", "null"]}}})
+                       "next": {"type": ["integer", "null"]},
+                       "prev": {"type": ["integer", "null"],
+                                "description": "order=desc: the `after` of the newer page"}}})
     spec.components.schema("Ready", {
         "type": "object", "required": ["status", "database", "head_position", "projection"],
         "properties": {"status": {"type": "string"}, "database": {"type": "string"},

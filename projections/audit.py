@@ -168,6 +168,8 @@ class AuditFeed:
             conditions.append(a.c.type == filters["type"])
         if filters.get("actor"):
             conditions.append(a.c.actor_id == filters["actor"])
+        if filters.get("actor_ids") is not None:  # an actor named by a name prefix
+            conditions.append(a.c.actor_id.in_(sorted(filters["actor_ids"])))
         if filters.get("record"):
             conditions.append(a.c.record == filters["record"])
         if filters.get("from"):
@@ -182,20 +184,43 @@ class AuditFeed:
             raise InvalidInput({"to": ["Must be later than from."]})
         return conditions
 
-    def page(self, scope: Scope, code: str, after: int, limit: int,
-             filters: dict[str, Any]) -> dict[str, Any]:
-        """One page in position order; `next` is the `after` of the following page."""
+    def page(self, scope: Scope, code: str, after: int | None, limit: int,
+             filters: dict[str, Any], order: str = "asc",
+             before: int | None = None) -> dict[str, Any]:
+        """One page of the feed. Oldest first (`asc`): the events after `after`; `next` is
+        the `after` of the following page. Newest first (`desc`): the events before
+        `before` (the newest without it), or, given `after`, the page just newer than it;
+        `next` is the `before` of the following (older) page, `prev` the `after` of the
+        newer one. Positions never change, so the cursors stay stable while writes go on."""
         conditions = self._conditions(scope, code, filters)
         a = audit_events
-        query = (select(a.c.position, a.c.document)
-                 .where(a.c.position > after, *conditions)
-                 .order_by(a.c.position).limit(limit + 1))
+        newer = order == "desc" and after is not None and before is None
+        query = select(a.c.position, a.c.document).where(*conditions)
+        if order == "asc" or newer:
+            query = query.where(a.c.position > (after or 0)).order_by(a.c.position)
+        else:
+            if before is not None:
+                query = query.where(a.c.position < before)
+            query = query.order_by(a.c.position.desc())
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query.limit(limit + 1)).all()
         more = len(rows) > limit
         rows = rows[:limit]
+        if order == "asc":
+            return {"events": [r.document for r in rows],
+                    "next": rows[-1].position if more and rows else None}
+        if newer:
+            rows.reverse()
+        top, bottom = (rows[0].position, rows[-1].position) if rows else (None, None)
+        with self.engine.connect() as conn:
+            newer_exists = top is not None and conn.execute(
+                select(a.c.position).where(a.c.position > top, *conditions).limit(1)).first()
+            older_exists = bottom is not None and (
+                (more and not newer) or conn.execute(select(a.c.position).where(
+                    a.c.position < bottom, *conditions).limit(1)).first())
         return {"events": [r.document for r in rows],
-                "next": rows[-1].position if more and rows else None}
+                "next": bottom if older_exists else None,
+                "prev": top if newer_exists else None}
 
     def stream(self, scope: Scope, code: str, filters: dict[str, Any],
                page: int = MAX_PAGE) -> Iterator[tuple[int, dict[str, Any]]]:

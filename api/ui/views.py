@@ -110,14 +110,16 @@ def audit_page(code: str):
     scope, svc = g.scope, services()
     tenant = scope.visible_tenant(code)
     filters = audit_filters()
-    after = int_param("after", 0, 0, 2**62)
+    after = int_param("after", None, 0, 2**62)
+    before = int_param("before", None, 1, 2**62)
     projection_position()
-    page = svc.audit.page(scope, code, after, AUDIT_PAGE, filters)
+    # newest first; `before` pages to older events, `after` to newer ones (stable cursors)
+    page = svc.audit.page(scope, code, after, AUDIT_PAGE, filters, "desc", before)
     shown = {k: request.args.get(k) or "" for k in ("kind", "type", "actor", "record",
                                                     "occurred_from", "occurred_to")}
     return render_template("ui/audit.html", tenant=tenant, page=page, filters=shown,
-                           kinds=KINDS, types=AUDIT_TYPES, after=after,
-                           crumbs=_crumbs(scope, code), describe=describe)
+                           kinds=KINDS, types=AUDIT_TYPES, newest=after is None and
+                           before is None, crumbs=_crumbs(scope, code), describe=describe)
 
 
 # Downloads: the same view functions as /v1, with the session's scope in g.scope.
