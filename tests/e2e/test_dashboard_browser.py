@@ -154,6 +154,28 @@ def test_a_regulator_walks_through_the_dashboard(backend, server, browser, tmp_p
     screenshot(driver, f"dashboard-trends-{backend}.png")
     driver.get(f"{base}/ui/tenants/330000?plan=zhejiang-14th-fyp&as_of=2025-06-30")
 
+    # The expiring panel: certificates of the province lapsing in the next 180 days.
+    panel = driver.find_element(By.ID, "expiring")
+    assert int(driver.find_element(By.ID, "expiring-180").text.replace(",", "")) >= int(
+        driver.find_element(By.ID, "expiring-30").text.replace(",", ""))
+    assert "即将到期" in panel.text or "expiring" in panel.text
+
+    # The audit feed: newest first, and back and forth between pages.
+    driver.get(f"{base}/ui/tenants/330000/audit")
+    first_rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#audit tbody tr")]
+    positions = [int(r.split()[0]) for r in first_rows]
+    assert positions == sorted(positions, reverse=True)
+    click_and_wait(driver, driver.find_element(By.ID, "next-page"), "before=")
+    older = [int(r.text.split()[0]) for r in
+             driver.find_elements(By.CSS_SELECTOR, "#audit tbody tr")]
+    assert max(older) < min(positions)
+    click_and_wait(driver, driver.find_element(By.ID, "prev-page"), "after=")
+    again = [int(r.text.split()[0]) for r in
+             driver.find_elements(By.CSS_SELECTOR, "#audit tbody tr")]
+    assert again == positions
+    screenshot(driver, f"dashboard-audit-{backend}.png")
+    driver.get(f"{base}/ui/tenants/330000?plan=zhejiang-14th-fyp&as_of=2025-06-30")
+
     # Follow a city that is behind to its own overview.
     behind = driver.find_elements(By.CSS_SELECTOR, "a.child-link[data-status='behind']")
     assert behind, "no city is behind at the mid-term review"
