@@ -21,6 +21,7 @@ from api.ratelimit import RateLimiter
 from api.plans_bp import plans_bp
 from api.services import LazyServices
 from api.settings import Settings
+from api.subscriptions_bp import subscriptions_bp
 from api.throttle import AddressLimiter
 from api.ui import install_ui
 from api.verify_bp import verify_bp
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | 
     app.register_blueprint(audit_bp)
     app.register_blueprint(ledger_bp)
     app.register_blueprint(batch)
+    app.register_blueprint(subscriptions_bp)
     app.register_blueprint(docs)
     app.add_url_rule("/metrics", "metrics", _metrics)
     install_ui(app, settings.extra.get("secret_key"))

@@ -147,6 +147,32 @@ def _paths() -> dict[str, Any]:
             "summary": "Public verification of a record", "operationId": "publicRecord",
             "security": [], "parameters": [KIND_PARAM, KEY_PARAM],
             "responses": {"200": _json(_ref("PublicRecord")), **_problem_responses(404, 503)}}},
+        "/v1/subscriptions": {"post": {
+            "summary": "Subscribe a URL to events of some types in a subtree (admins and "
+                       "certification bodies); the answer holds the signing secret, once",
+            "operationId": "createSubscription", "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["url", "types", "tenant"],
+                "additionalProperties": False,
+                "properties": {"url": {"type": "string", "maxLength": 2000},
+                               "types": {"type": "array", "minItems": 1, "maxItems": 50,
+                                         "items": {"type": "string"}},
+                               "tenant": {"type": "string", "pattern": "^[0-9]{6}$"}}}}}},
+            "responses": {"201": _json({"type": "object", "required": ["id", "secret"]},
+                                       "Stored as a subscription.created event"),
+                          **_problem_responses(400, 401, 403, 404, 413, 422, 503)}}},
+        "/v1/subscriptions/{subscription_id}": {"get": {
+            "summary": "A subscription: state (pending, active, failing), the last position "
+                       "delivered, the last error", "operationId": "getSubscription",
+            "security": [{"bearer": []}], "parameters": [SUBSCRIPTION_PATH],
+            "responses": {"200": _json({"type": "object", "required": ["id", "state"]}),
+                          **_problem_responses(401, 404, 503)}}},
+        "/v1/subscriptions/{subscription_id}/resume": {"post": {
+            "summary": "Resume deliveries to a failing subscription",
+            "operationId": "resumeSubscription", "security": [{"bearer": []}],
+            "parameters": [SUBSCRIPTION_PATH],
+            "responses": {"200": _json({"type": "object"}),
+                          **_problem_responses(401, 404, 503)}}},
         "/v1/public/records": {"get": {
             "summary": "Public search: exact key, exact USCC, or the start of a holder's name "
                        "(at least 2 characters, at most 20 results, limited per address)",
@@ -167,6 +193,8 @@ MIN_POSITION = _query("min_position", {"type": "integer", "minimum": 0},
                       "position, else 503 with Retry-After.")
 PLAN = {"name": "plan", "in": "query", "required": True, "schema": {"type": "string"},
         "description": "A plan id, e.g. zhejiang-14th-fyp."}
+SUBSCRIPTION_PATH = {"name": "subscription_id", "in": "path", "required": True,
+                     "schema": {"type": "string"}}
 PLAN_PATH = {"name": "plan_id", "in": "path", "required": True, "schema": {"type": "string"}}
 POSITION_HEADER = {"X-Registry-Position": {
     "description": "The log position the read models reflected for this answer.",

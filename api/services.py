@@ -21,6 +21,8 @@ from projections.ledger_tables import create_ledger_tables
 from projections.projector import Projector
 from projections.queries import ReadModels
 from projections.tables import create_read_models
+from projections.webhooks import WebhookDeliverer, create_webhook_tables
+from tenants.errors import NotFound
 from registry.clock import Clock
 from registry.openings import Openings
 from registry.plans import Plans
@@ -63,6 +65,7 @@ class Services:
                 from api.throttle import create_throttle_table
 
                 create_throttle_table(primary)
+                create_webhook_tables(primary)
             finally:
                 primary.dispose()
         engine = make_engine(settings.read_database_url or settings.database_url,
@@ -110,9 +113,22 @@ class Services:
     def audit_index(self) -> AuditIndex:
         return AuditIndex(self.log, self.writer_engine())
 
+    def webhook_deliverer(self) -> WebhookDeliverer:
+        return WebhookDeliverer(self.log, self.writer_engine(),
+                                lambda code: self.directory.tree().subtree(code),
+                                self._principal_revoked)
+
+    def _principal_revoked(self, principal_id: str) -> bool:
+        try:
+            return self.directory.principal(principal_id).revoked
+        except NotFound:
+            return False  # the operator
+
     def processors(self) -> list:
-        """Everything `registry projector` runs, in order."""
-        return [self.projector(), self.audit_index(), self.ledger_sealer()]
+        """Everything `registry projector` runs, in order (webhooks read the audit index,
+        so they come after it)."""
+        return [self.projector(), self.audit_index(), self.ledger_sealer(),
+                self.webhook_deliverer()]
 
     def close(self) -> None:
         self.log.close()

@@ -9,9 +9,11 @@ from events.base import RecordEvent
 from events.openings import OpeningRecorded
 from events.plans import PlanAdopted, PlanOpeningRecorded, PlanRevised, PlanTargetSet
 from events.registry import PrincipalAdded, PrincipalRevoked
+from events.subscriptions import SubscriptionCreated, SubscriptionResumed
 
 AUDITED_TYPES = (PrincipalAdded, PrincipalRevoked, PlanAdopted, PlanRevised, PlanTargetSet,
-                 PlanOpeningRecorded, OpeningRecorded)
+                 PlanOpeningRecorded, OpeningRecorded, SubscriptionCreated,
+                 SubscriptionResumed)
 
 
 def wire_time(moment: dt.datetime) -> str:
@@ -55,6 +57,12 @@ def audit_document(position: int, e: Any) -> dict[str, Any] | None:
         return {**common, "tenant": e.tenant, "data": {
             "plan": e.plan_id, "title": e.title, "period": {"start": e.period_start, "end": e.period_end},
             "indicators": len(e.indicators)}}
+    if isinstance(e, SubscriptionCreated):  # never the secret
+        return {**common, "tenant": e.tenant, "data": {
+            "subscription": e.subscription_id, "url": e.url, "types": list(e.types),
+            "principal_id": e.principal_id}}
+    if isinstance(e, SubscriptionResumed):
+        return {**common, "tenant": e.tenant, "data": {"subscription": e.subscription_id}}
     if isinstance(e, OpeningRecorded):
         return {**common, "tenant": e.tenant, "occurred_on": e.on, "data": {
             "measure": e.measure, "value": e.value, "on": e.on, "source": e.source,
