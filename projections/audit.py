@@ -72,10 +72,11 @@ def create_audit_tables(engine: Engine) -> None:
 
 
 def _wire(document: dict[str, Any]) -> str:
-    return json.dumps(document, ensure_ascii=False, default=_default)
+    return json.dumps(document, ensure_ascii=False, default=json_default)
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """JSON for what json cannot write itself, as the wire writes it."""
     if isinstance(value, dt.datetime):
         return wire_time(value)
     if isinstance(value, dt.date):

@@ -43,8 +43,7 @@ from sqlalchemy import (
 from events.destinations import DestinationRefused, check_destination
 from events.store import EventLog
 from events.subscriptions import SubscriptionCreated, SubscriptionResumed
-from events.wire import wire_time
-from projections.audit import audit_events
+from projections.audit import audit_events, json_default
 from projections.tracking import advance
 
 log = logging.getLogger("registry.webhooks")
@@ -192,7 +191,7 @@ class WebhookDeliverer:
         sent = 0
         for position, document in self._pending(subscription, batch):
             body = json.dumps(document, ensure_ascii=False, separators=(",", ":"),
-                              default=_default).encode("utf-8")
+                              default=json_default).encode("utf-8")
             error = self._post(subscription, position, document, body)
             sent += 1
             if error is not None:
@@ -243,14 +242,6 @@ class WebhookDeliverer:
                          .values(attempts=attempts, failing_since=since, last_error=error,
                                  next_attempt_at=now + dt.timedelta(seconds=wait),
                                  state="failing" if failing else "active", updated_at=now))
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return wire_time(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 def subscription_status(engine: Engine, subscription_id: str) -> dict[str, Any] | None:
