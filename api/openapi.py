@@ -648,6 +648,14 @@ def openapi_json():
     return jsonify(build_spec())
 
 
+def _payload_fields(cls) -> str:
+    """An event type's `data` fields, from its marshmallow schema: required ones in bold."""
+    fields = cls.Payload().fields
+    names = [f"<b>{html.escape(n)}</b>" if f.required else html.escape(n)
+             for n, f in fields.items()]
+    return ", ".join(names) or "<i>no fields</i>"
+
+
 @docs.get("/docs")
 def docs_page():
     """A plain HTML rendering of the OpenAPI document (no CDN, no script)."""
@@ -660,7 +668,8 @@ def docs_page():
             rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>"
                         f"{html.escape(path)}</code></td><td>{html.escape(op.get('summary', ''))}"
                         f"</td><td>{html.escape(params)}</td><td>{codes}</td></tr>")
-    types = "".join(f"<li><code>{html.escape(t)}</code></li>" for t in EVENT_TYPES)
+    types = "".join(f"<li><code>{html.escape(t)}</code>: {_payload_fields(cls)}</li>"
+                    for t, cls in EVENT_TYPES.items())
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Quality Brand Registry API</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}}
@@ -670,5 +679,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6re
 Send <code>Authorization: Bearer &lt;token&gt;</code>. Errors are RFC 9457
 <code>application/problem+json</code>.</p>
 <table><tr><th>method</th><th>path</th><th>what</th><th>parameters</th><th>responses</th></tr>
-{''.join(rows)}</table><h2>Event types</h2><ul>{types}</ul></body></html>"""
+{''.join(rows)}</table><h2>Event types and their <code>data</code> fields</h2>
+<p>Required fields in bold; the JSON schemas are in the document's components.</p>
+<ul>{types}</ul></body></html>"""
     return Response(page, mimetype="text/html")

@@ -34,3 +34,6 @@ def test_the_docs_page_and_document_are_served(tmp_path):
     assert client.get("/openapi.json").json["openapi"].startswith("3.1")
     page = client.get("/docs")
     assert page.status_code == 200 and b"/v1/events" in page.data
+    text = page.get_data(as_text=True)  # each event type with its payload fields
+    assert "<code>certification.issued</code>: <b>holder</b>, <b>product</b>" in text
+    assert "<code>certification.reinstated</code>: <i>no fields</i>" in text
