@@ -32,10 +32,10 @@ PROGRESS_COLUMNS = [
 CSV_COLUMNS = [c.name for c in PROGRESS_COLUMNS]
 
 
-def progress_engine(svc, scope: Scope) -> ProgressEngine:
+def progress_engine(svc, scope: Scope, plans: list | None = None) -> ProgressEngine:
     """The engine over every plan and every opening: one value per (tenant, measure,
-    counting, period, date), whichever plan asks."""
-    plans = svc.plans.all()
+    counting, period, date), whichever plan asks (`plans`: every plan, when already read)."""
+    plans = svc.plans.all() if plans is None else plans
     return ProgressEngine(svc.read_models, svc.families, svc.measures, scope.tree,
                           svc.plans.openings.book(plans), plans)
 

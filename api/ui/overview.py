@@ -11,7 +11,7 @@ from typing import Any
 from api.services import Services
 from api.ui.charts import progress_bar
 from events.plans import PlanView
-from api.reports import plan_progress
+from api.reports import plan_progress, progress_engine
 from projections.progress import NOT_TRACKED, PlanProgress
 from tenants.errors import NotFound
 from tenants.scope import Scope
@@ -58,7 +58,9 @@ def choose(svc: Services, scope: Scope, code: str, plan_id: str | None,
 
 
 def _progress(svc: Services, scope: Scope, code: str, choice: Choice) -> PlanProgress:
-    return plan_progress(svc, scope, code, choice.plan.id, choice.as_of)
+    # the plans `choose` read already serve the engine: one read of the plans per page
+    return plan_progress(svc, scope, code, choice.plan.id, choice.as_of,
+                         progress_engine(svc, scope, choice.every_plan))
 
 
 def overview(svc: Services, scope: Scope, code: str, choice: Choice) -> dict[str, Any]:
