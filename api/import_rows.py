@@ -16,18 +16,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from marshmallow import fields
+
+from events import RECORD_EVENT_CLASSES
+from events.fields import Code
+
 ENVELOPE_COLUMNS = ("id", "type", "record", "kind", "tenant", "occurred_on", "expected_version")
-# Organisations are two columns each: <prefix>_name and <prefix>_uscc.
-ORGANISATIONS = ("holder", "lead", "awardee", "applicant")
-TEXT_COLUMNS = ("product", "valid_until", "reason", "certificate_no", "partner", "country",
-                "title", "effective_on", "new_code", "level", "gi_type", "name",
-                "registration_no", "to_tenant")
-CSV_COLUMNS = (*ENVELOPE_COLUMNS, "holder_name", "holder_uscc", "product", "standards",
-               "valid_until", "reason", "certificate_no", "partner", "country", "title",
-               "lead_name", "lead_uscc", "effective_on", "new_code", "level", "year",
-               "awardee_name", "awardee_uscc", "gi_type", "name", "applicant_name",
-               "applicant_uscc", "registration_no", "to_tenant", "changes")
 EMPTY_LIST = "[]"
+
+
+def _cell(field: fields.Field) -> str:
+    """How a payload field is written in a cell."""
+    if isinstance(field, fields.Nested):
+        return "organisation"  # two columns: <name>_name and <name>_uscc
+    for cls, cell in ((fields.List, "list"), (fields.Dict, "json"), (fields.Integer, "integer"),
+                      (fields.Date, "date"), (Code, "code")):
+        if isinstance(field, cls):
+            return cell
+    return "text"
+
+
+# Every data field of every record type, in catalogue order, and how its cells are written:
+# the columns follow the event classes' payload schemas (events/<kind>.py).
+CELLS: dict[str, str] = {}
+for _cls in RECORD_EVENT_CLASSES:
+    for _name, _field in _cls.Payload().fields.items():
+        CELLS.setdefault(_name, _cell(_field))
+ORGANISATIONS = tuple(name for name, cell in CELLS.items() if cell == "organisation")
+TEXT_COLUMNS = tuple(name for name, cell in CELLS.items() if cell in ("text", "code", "date"))
+INTEGER_COLUMNS = tuple(name for name, cell in CELLS.items() if cell == "integer")
+CSV_COLUMNS = (*ENVELOPE_COLUMNS, *(column for name, cell in CELLS.items() for column in (
+    (f"{name}_name", f"{name}_uscc") if cell == "organisation" else (name,))))
+DATE_COLUMNS = ("occurred_on", *(name for name, cell in CELLS.items() if cell == "date"))
+# Columns holding codes: Excel must keep them as text (a USCC as a number loses digits).
+CODE_COLUMNS = ("id", "record", "tenant", *(name for name, cell in CELLS.items() if cell == "code"),
+                *(f"{name}_uscc" for name in ORGANISATIONS))
 
 
 class UnreadableFile(Exception):
@@ -127,7 +150,6 @@ def check_header(header: list[str]) -> None:
         raise UnreadableFile("The header names a column twice.")
 
 
-DATE_COLUMNS = ("occurred_on", "valid_until", "effective_on")
 _TYPED_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 # Excel's serial day numbers (1900 date system, day 0 = 1899-12-30), 1990-01-01..2100-12-31.
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -172,18 +194,19 @@ def csv_row(line: int, cells: dict[str, str],
                  if f"{prefix}_{part}" in value}
         if parts:
             data[prefix] = parts
-    if "standards" in value:
-        codes = value["standards"]
-        data["standards"] = [] if codes == EMPTY_LIST else [
+    for name in (n for n, cell in CELLS.items() if cell == "list" and n in value):
+        codes = value[name]
+        data[name] = [] if codes == EMPTY_LIST else [
             code.strip() for code in codes.split(";") if code.strip()]
-    if "year" in value:
-        data["year"] = _integer(value["year"])
+    for name in INTEGER_COLUMNS:
+        if name in value:
+            data[name] = _integer(value[name])
     problems = []
-    if "changes" in value:
+    for name in (n for n, cell in CELLS.items() if cell == "json" and n in value):
         try:
-            data["changes"] = json.loads(value["changes"])
+            data[name] = json.loads(value[name])
         except (ValueError, RecursionError) as exc:
-            problems.append(("data.changes", f"Not valid JSON: {exc}."))
+            problems.append((f"data.{name}", f"Not valid JSON: {exc}."))
     raw["data"] = data
     return Row(line, None if problems else raw, problems, normalised)
 

@@ -13,11 +13,20 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Iterator
 
-from api.import_rows import CSV_COLUMNS, DATE_COLUMNS, Row, UnreadableFile, check_header, csv_row
+from api.import_rows import (
+    CODE_COLUMNS,
+    CSV_COLUMNS,
+    DATE_COLUMNS,
+    Row,
+    UnreadableFile,
+    check_header,
+    csv_row,
+)
+from events import RECORD_EVENT_CLASSES
 
-CODE_COLUMNS = ("holder_uscc", "lead_uscc", "awardee_uscc", "applicant_uscc", "record",
-                "tenant", "to_tenant", "certificate_no", "registration_no", "new_code", "id")
 HEADER_SEARCH_ROWS = 10
+# The Chinese label over each column of the template: the shared columns here, a kind's own
+# fields from their schema's metadata (`metadata={"zh": ...}` in events/<kind>.py).
 LABELS = {
     "id": "事件ID（可空）", "type": "事件类型", "record": "记录编号", "kind": "类别",
     "tenant": "地区代码", "occurred_on": "发生日期", "expected_version": "预期版本",
@@ -30,7 +39,8 @@ LABELS = {
     "gi_type": "地理标志类型", "name": "地理标志名称", "applicant_name": "申请人名称",
     "applicant_uscc": "申请人统一社会信用代码", "registration_no": "登记号",
     "to_tenant": "迁入地区代码", "changes": "更正内容（JSON）",
-}
+} | {name: field.metadata["zh"] for cls in RECORD_EVENT_CLASSES
+     for name, field in cls.Payload().fields.items() if "zh" in field.metadata}
 
 
 def xlsx_rows(path: Path, sheet_name: str | None = None) -> Iterator[Row]:

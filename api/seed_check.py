@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid5
 
-from events import EVENT_TYPES, NAMESPACE
+from marshmallow import fields
+
+from events import EVENT_TYPES, KIND_SPECS, NAMESPACE
+from events.fields import Code
 from events.envelope import parse_envelope
 from events.text import make_uscc
 from projections.plan_values import Counting, MeasureValues, RegistryCounts
@@ -32,8 +35,8 @@ from tenants.scope import Scope
 FIRST_YEAR = 2011
 # Where each tenant's own records live (a county of its subtree).
 HOME = {"330000": "330102", "330500": "330523", "330326": "330326"}
-KIND_OF = {"certification": "certification", "international_certificate": "certification",
-           "standard": "standard", "award": "award", "gi": "gi"}
+# Dates in a synthetic record's data (valid_until, effective_on): after every plan's end.
+FAR_DATE = "2099-12-31"
 
 
 @dataclass(frozen=True)
@@ -191,34 +194,44 @@ class Poster:
         for n in range(count):  # spread over the year, in date order
             day = dt.date(year, 1, 1) + dt.timedelta(days=n * 364 // max(count, 1))
             key = f"VS-{measure[:12]}-{county}-{year}-{n:05d}"
-            if kind == "certification":
-                self.post({"type": "certification.issued", "record": key, "tenant": county,
-                           "occurred_on": day.isoformat(), "data": {
-                               "holder": self.holder(county), "product": "核验产品",
-                               "standards": [], "valid_until": "2035-12-31"}})
-                self.certificates[county].append((key, day))
-            elif kind == "international_certificate":
-                cert, issued = min(self.certificates[county], key=lambda c: c[1])
-                on = max(day, issued)
-                self.post({"type": "certification.international_issued", "record": cert,
-                           "occurred_on": on.isoformat(), "data": {
-                               "certificate_no": key, "partner": "IQNet", "country": "DE"}})
-            elif kind == "standard":
-                self.post({"type": "standard.published", "record": f"T/ZZB {key}",
-                           "tenant": county, "occurred_on": day.isoformat(), "data": {
-                               "title": "核验标准", "lead": self.holder(county),
-                               "effective_on": day.isoformat()}})
-            elif kind == "award":
-                self.post({"type": "award.granted", "record": key, "tenant": county,
-                           "occurred_on": day.isoformat(), "data": {
-                               "level": where.get("level", "county"), "title": "质量奖",
-                               "year": year, "awardee": self.holder(county)}})
-            else:
-                self.post({"type": "gi.registered", "record": key, "tenant": county,
-                           "occurred_on": day.isoformat(), "data": {
-                               "registration_no": key, "gi_type": where.get(
-                                   "gi_type", "protected_product"),
-                               "name": "核验地理标志", "applicant": self.holder(county)}})
+            if kind in KIND_SPECS:
+                self.post(created(kind, spec, key, county, day, self.holder(county), where))
+                if KIND_SPECS[kind].items:
+                    self.certificates[county].append((key, day))
+                continue
+            # items issued under a record (international certificates), the earliest one
+            cert, issued = min(self.certificates[county], key=lambda c: c[1])
+            self.post({"type": "certification.international_issued", "record": cert,
+                       "occurred_on": max(day, issued).isoformat(), "data": {
+                           "certificate_no": key, "partner": "IQNet", "country": "DE"}})
+
+
+def created(kind: str, spec: dict[str, Any], key: str, county: str, day: dt.date,
+            holder: dict[str, str], where: dict[str, str]) -> dict[str, Any]:
+    """An envelope creating a record the measure counts: the kind's creating type that
+    reaches a counted state, with its data made from the type's own payload schema."""
+    reached = set(spec.get("reached") or spec.get("statuses") or ())
+    cls = next(c for c in KIND_SPECS[kind].events if c.creates() and c.STATUS in reached)
+    data: dict[str, Any] = {}
+    for name, field in cls.Payload().fields.items():
+        if name in where:
+            data[name] = where[name]
+        elif field.required or name in cls.REQUIRED_WHEN_NEW:
+            data[name] = _synthetic(field, name, key, day, holder)
+    return {"type": cls.TYPE, "record": key, "tenant": county,
+            "occurred_on": day.isoformat(), "data": data}
+
+
+def _synthetic(field: fields.Field, name: str, key: str, day: dt.date,
+               holder: dict[str, str]) -> Any:
+    choices = getattr(field.validate, "choices", None)
+    if choices:
+        return next(iter(choices))
+    for cls, value in ((fields.Nested, holder), (fields.List, []), (fields.Integer, day.year),
+                       (fields.Date, FAR_DATE), (Code, f"{name}-{key}")):
+        if isinstance(field, cls):
+            return value
+    return f"核验{name}"
 
 
 def realise(svc, plan: Plan, found: list[Constraint], measures: dict[str, Any]) -> None:

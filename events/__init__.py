@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from uuid import UUID, uuid5
 
-from events.award import AWARD_LEVELS, AwardGranted, AwardNominated, AwardRevoked
-from events.base import KINDS, DateAsISO, RecordEvent, RegistryEvent
-from events.certification import (
-    CertificationExpired,
-    CertificationIssued,
-    CertificationReinstated,
-    CertificationRenewed,
-    CertificationSuspended,
-    CertificationWithdrawn,
-    InternationalCertificateIssued,
-    InternationalCertificateWithdrawn,
+from events.award import AWARD_LEVELS
+from events.base import DateAsISO, RecordEvent, RegistryEvent
+from events.catalogue import (
+    AMENDABLE,
+    EVENT_TYPES,
+    KIND_SPECS,
+    KINDS,
+    RECORD_EVENT_CLASSES,
+    STATES,
+    allowed_types,
+    status_on,
 )
-from events.gi import GI_TYPES, GiApplied, GiCancelled, GiRegistered, GiRejected
-from events.record import AMENDABLE, RecordAmended, RecordTransferred, RecordVoided
+from events.gi import GI_TYPES
+from events.kind import Kind
 from events.openings import Opening, OpeningBook, OpeningRecorded
 from events.plans import (
     PlanAdopted,
@@ -33,47 +33,9 @@ from events.plans import (
     PlanView,
 )
 from events.registry import EnvelopeAccepted, PrincipalAdded, PrincipalRevoked, TenantRegistered
-from events.standard import (
-    StandardDraftingApproved,
-    StandardPublished,
-    StandardRevised,
-    StandardWithdrawn,
-)
 
-# The states of each kind's lifecycle (DESIGN.md 2.1), in lifecycle order.
-STATES = {
-    "certification": ("valid", "suspended", "withdrawn", "expired"),
-    "standard": ("drafting", "published", "withdrawn"),
-    "award": ("nominated", "granted", "revoked"),
-    "gi": ("applied", "registered", "rejected", "cancelled"),
-}
-
-RECORD_EVENT_CLASSES: tuple[type[RecordEvent], ...] = (
-    CertificationIssued,
-    CertificationRenewed,
-    CertificationSuspended,
-    CertificationReinstated,
-    CertificationWithdrawn,
-    CertificationExpired,
-    InternationalCertificateIssued,
-    InternationalCertificateWithdrawn,
-    StandardDraftingApproved,
-    StandardPublished,
-    StandardRevised,
-    StandardWithdrawn,
-    AwardNominated,
-    AwardGranted,
-    AwardRevoked,
-    GiApplied,
-    GiRegistered,
-    GiRejected,
-    GiCancelled,
-    RecordAmended,
-    RecordTransferred,
-    RecordVoided,
-)
-
-EVENT_TYPES: dict[str, type[RecordEvent]] = {cls.TYPE: cls for cls in RECORD_EVENT_CLASSES}
+# Every record event class by its name (`from events import CertificationIssued`).
+globals().update({cls.__name__: cls for cls in RECORD_EVENT_CLASSES})
 
 # Fixed namespace of every name-derived id in this registry.
 NAMESPACE = UUID("6f1d1c0e-3b0a-5d43-9a1f-7d2b8e4c9a10")
@@ -120,6 +82,8 @@ __all__ = [
     "EnvelopeAccepted",
     "GI_TYPES",
     "KINDS",
+    "KIND_SPECS",
+    "Kind",
     "NAMESPACE",
     "Opening",
     "OpeningBook",
@@ -138,6 +102,8 @@ __all__ = [
     "RegistryEvent",
     "STATES",
     "TenantRegistered",
+    "allowed_types",
+    "status_on",
     "plan_id",
     "openings_id",
     "principal_id_for_token_hash",

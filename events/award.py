@@ -6,6 +6,7 @@ from marshmallow import Schema, validate
 
 from events.base import RecordEvent
 from events.fields import StrictInteger, Text, holder, reason
+from events.kind import NEW, Breakdown, Kind
 
 AWARD_LEVELS = ("national", "provincial", "city", "county")
 
@@ -24,6 +25,8 @@ class AwardNominated(RecordEvent):
     TYPE = "award.nominated"
     KIND = "award"
     STATUS = "nominated"
+    SOURCES = frozenset({NEW})
+    LABEL = ("提名", "nominated")
 
     class Payload(Schema):
         level = _level(required=True)
@@ -43,6 +46,9 @@ class AwardGranted(RecordEvent):
     TYPE = "award.granted"
     KIND = "award"
     STATUS = "granted"
+    SOURCES = frozenset({NEW, "nominated"})
+    REQUIRED_WHEN_NEW = ("awardee",)
+    LABEL = ("授予", "granted")
 
     class Payload(Schema):
         level = _level(required=True)
@@ -62,8 +68,33 @@ class AwardRevoked(RecordEvent):
     TYPE = "award.revoked"
     KIND = "award"
     STATUS = "revoked"
+    SOURCES = frozenset({"granted"})
+    LABEL = ("撤销奖项", "revoked")
 
     class Payload(Schema):
         reason = reason()
 
     reason: str
+
+
+class Changes(Schema):
+    """What `record.amended` may correct on an award (not its level: void and re-enter)."""
+
+    title = Text(max_length=300)
+    year = _year()
+    awardee = holder()
+
+
+KIND = Kind(
+    name="award",
+    label=("政府质量奖", "Quality award"),
+    states={"nominated": ("提名", "nominated"), "granted": ("已授予", "granted"),
+            "revoked": ("已撤销", "revoked")},
+    events=(AwardNominated, AwardGranted, AwardRevoked),
+    holder_field="awardee",
+    label_field="title",
+    changes=Changes,
+    breakdowns=(Breakdown("granted_by_level", "granted", "level", AWARD_LEVELS),),
+    writer_roles=frozenset(),  # granted by governments: admins only
+    level_attribute="level",
+)

@@ -12,9 +12,7 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Transcoding
 from marshmallow import Schema
 
-
-# The kinds of records (DESIGN.md 1), defined once; events/__init__ adds their STATES.
-KINDS = ("certification", "standard", "award", "gi")
+from events.kind import ANY, NEW
 
 
 class DateAsISO(Transcoding):
@@ -40,11 +38,21 @@ class RecordEvent(DomainEvent):
 
     `timestamp` is the registry's `recorded_at`; `originator_version` is the record's version.
     `tenant` is the tenant the record belonged to when the event was recorded.
+
+    A type declares its rules here: the states it may be posted from (SOURCES: NEW creates
+    the record, ANY is every state but voided), the state it leads to (STATUS, None:
+    unchanged), its payload schema, the data it needs when it creates the record, its
+    labels, the checks against the record's state (`check`) and the fold (`apply`).
     """
 
     TYPE: ClassVar[str] = ""
     KIND: ClassVar[str] = ""
     STATUS: ClassVar[str | None] = None  # the state the record is in after the event
+    SOURCES: ClassVar[frozenset[str]] = frozenset()
+    REQUIRED_WHEN_NEW: ClassVar[tuple[str, ...]] = ()
+    LABEL: ClassVar[tuple[str, str]] = ("", "")  # (中文, English)
+    # The payload fields the record keeps as attributes (None: all of them).
+    ATTRIBUTES: ClassVar[tuple[str, ...] | None] = None
     Payload: ClassVar[type[Schema]]
 
     envelope_id: UUID
@@ -58,6 +66,37 @@ class RecordEvent(DomainEvent):
     def payload_fields(cls) -> tuple[str, ...]:
         """The names of the `data` fields this type carries."""
         return _payload_fields(cls)
+
+    @classmethod
+    def creates(cls) -> bool:
+        return NEW in cls.SOURCES
+
+    @classmethod
+    def only_creates(cls) -> bool:
+        return cls.SOURCES == frozenset({NEW})
+
+    @classmethod
+    def allowed_in(cls, state: str) -> bool:
+        """Whether the type may be posted while a record is in `state` (never once voided)."""
+        return state != "voided" and (ANY in cls.SOURCES or state in cls.SOURCES)
+
+    @classmethod
+    def check(cls, record: Any, data: dict[str, Any], occurred_on: dt.date) -> None:
+        """Refuse the event (events.kind.RuleBroken) if its data contradicts the record's
+        state; the lifecycle and scope are checked before (registry.decisions)."""
+
+    def apply(self, record: Any) -> None:
+        """The fold: evolve a record's state (`status`, `tenant`, `voided`, `attributes`,
+        `items`) by this event. The write side (registry.records) and the projections
+        (projections.state) both fold with it; it never checks anything."""
+        if self.STATUS is not None:
+            record.status = self.STATUS
+        names = self.payload_fields() if self.ATTRIBUTES is None else self.ATTRIBUTES
+        attributes = record.attributes
+        for name in names:
+            value = getattr(self, name, None)
+            if value is not None:
+                attributes[name] = value
 
     def data(self) -> dict[str, Any]:
         """The event's `data` object as it appears on the wire (absent fields left out)."""

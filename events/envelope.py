@@ -11,9 +11,10 @@ from uuid import UUID
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from events.base import KINDS, schema_of
+from events.base import schema_of
+from events.catalogue import KINDS
 from events.fields import Code, IsoDate, StrictInteger, Text
-from events.record import AMENDABLE
+from events.catalogue import AMENDABLE
 
 MAX_KEY_LENGTH = 200
 

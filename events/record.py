@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from events.base import RecordEvent
-from events.fields import Code, StrictInteger, Text, holder, reason
+from events.fields import Code, reason
+from events.kind import ANY
 
-
-class CertificationChanges(Schema):
-    holder = holder()
-    product = Text()
-    standards = fields.List(Code(), validate=validate.Length(max=50))
-
-
-class StandardChanges(Schema):
-    title = Text(max_length=300)
-    lead = holder()
-
-
-class AwardChanges(Schema):
-    title = Text(max_length=300)
-    year = StrictInteger(validate=validate.Range(min=1990, max=2100))
-    awardee = holder()
-
-
-class GiChanges(Schema):
-    name = Text()
-    applicant = holder()
-    registration_no = Code()
-
-
-# The attributes each kind lets `record.amended` correct. Status, dates, level and
-# gi_type are not amendable: they change through lifecycle events (or void and re-enter).
-AMENDABLE: dict[str, type[Schema]] = {
-    "certification": CertificationChanges,
-    "standard": StandardChanges,
-    "award": AwardChanges,
-    "gi": GiChanges,
-}
+# Allowed in every state of a record that is not voided (what each kind's `record.amended`
+# may change is its Kind.changes).
+EVERY_STATE = frozenset({ANY})
 
 
 class RecordAmended(RecordEvent):
@@ -46,6 +20,8 @@ class RecordAmended(RecordEvent):
 
     TYPE = "record.amended"
     KIND = ""
+    SOURCES = EVERY_STATE
+    LABEL = ("更正信息", "amended")
 
     class Payload(Schema):
         changes = fields.Dict(required=True)
@@ -59,18 +35,26 @@ class RecordAmended(RecordEvent):
     changes: dict
     reason: str
 
+    def apply(self, record: Any) -> None:
+        record.attributes.update(self.changes)
+
 
 class RecordTransferred(RecordEvent):
     """The record moved to another tenant from `occurred_on` (the holder relocated)."""
 
     TYPE = "record.transferred"
     KIND = ""
+    SOURCES = EVERY_STATE
+    LABEL = ("迁移属地", "transferred")
 
     class Payload(Schema):
-        to_tenant = Text(max_length=12, required=True,
+        to_tenant = Code(max_length=12, required=True,
                          validate=validate.Regexp(r"^\d{6}$", error="Not a tenant code."))
 
     to_tenant: str
+
+    def apply(self, record: Any) -> None:
+        record.tenant = self.to_tenant
 
 
 class RecordVoided(RecordEvent):
@@ -78,8 +62,15 @@ class RecordVoided(RecordEvent):
 
     TYPE = "record.voided"
     KIND = ""
+    SOURCES = EVERY_STATE
+    LABEL = ("作废（录入错误）", "voided (entered in error)")
 
     class Payload(Schema):
         reason = reason()
 
     reason: str
+
+    def apply(self, record: Any) -> None:
+        record.voided = True
+        record.attributes["voided_on"] = self.occurred_on
+        record.attributes["reason"] = self.reason

@@ -14,13 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from events import AWARD_LEVELS, GI_TYPES, STATES
+from events import KIND_SPECS
 
 FORMS = ("held", "ever")
-UNIT_KINDS = ("certification", "international_certificate", "standard", "award", "gi")
-ITEM_KIND = "international_certificate"
-ITEM_HELD = "valid"  # an item is "valid" (held) while not withdrawn and its certificate
-                     # is valid or suspended
+ITEM_HELD = "valid"  # an item is "valid" (held) while not withdrawn and its record is in
+                     # one of its Items.held_while states
 
 
 @dataclass(frozen=True)
@@ -50,18 +48,28 @@ class Family:
 
 
 def count_families() -> list[Family]:
-    """The breakdown of GET /v1/tenants/{code}/counts."""
-    families = [Family(f"{kind}.{state}", kind, "held", frozenset({state}))
-                for kind, states in STATES.items() for state in states]
-    families.append(Family("certification.holders_valid", "certification", "held",
-                           frozenset({"valid"}), distinct="holder"))
-    families.append(Family("international_certificate.held", ITEM_KIND, "held",
-                           frozenset({ITEM_HELD}), distinct="item"))
-    families += [Family(f"award.granted_by_level.{level}", "award", "held", frozenset({"granted"}),
-                        where=(("level", frozenset({level})),)) for level in AWARD_LEVELS]
-    families += [Family(f"gi.registered_by_type.{t}", "gi", "held", frozenset({"registered"}),
-                        where=(("gi_type", frozenset({t})),)) for t in GI_TYPES]
+    """The breakdown of GET /v1/tenants/{code}/counts, from each kind's declaration."""
+    families = []
+    for name, kind in KIND_SPECS.items():
+        families += [Family(f"{name}.{state}", name, "held", frozenset({state}))
+                     for state in kind.states]
+        if kind.holders_in:
+            families.append(Family(f"{name}.holders_{kind.holders_in}", name, "held",
+                                   frozenset({kind.holders_in}), distinct="holder"))
+        if kind.items:
+            families.append(Family(f"{kind.items.kind}.held", kind.items.kind, "held",
+                                   frozenset({ITEM_HELD}), distinct="item"))
+        for b in kind.breakdowns:
+            families += [Family(f"{name}.{b.name}.{value}", name, "held", frozenset({b.state}),
+                                where=((b.attribute, frozenset({value})),))
+                         for value in b.values]
     return families
+
+
+def unit_kinds(kind: str) -> list[str]:
+    """The family kinds a record of `kind` contributes to: itself and its items."""
+    items = KIND_SPECS[kind].items
+    return [kind] + ([items.kind] if items else [])
 
 
 class FamilySet:

@@ -27,11 +27,11 @@ from typing import Any, Callable
 from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, select
 
-from events import RECORD_EVENT_CLASSES
+from events import KIND_SPECS, RECORD_EVENT_CLASSES
 from events.store import EventLog
-from projections.families import ITEM_KIND, Family, FamilySet
+from projections.families import Family, FamilySet, unit_kinds
 from projections.sqlwrite import PageRows, PageWriter, page_writer
-from projections.state import HOLDER_FIELD, RecordState, utc_naive
+from projections.state import RecordState, utc_naive
 from projections.tracking import ConcurrentProjector, advance
 from projections.tables import ReadModel, live_generation, read_model
 from projections.timeline import Rule, holder_intervals, record_intervals, unit_facts
@@ -126,9 +126,8 @@ class Projector:
         self._lineages: dict[str, list[str]] = {}
         self._record_rules: dict[str, list[Rule]] = {}
         self._holder_rules: dict[str, list[Rule]] = {}
-        for kind in ("certification", "standard", "award", "gi"):
-            kinds = [kind] + ([ITEM_KIND] if kind == "certification" else [])
-            found = [Rule(f) for k in kinds for f in families.for_kind(k)]
+        for kind in KIND_SPECS:
+            found = [Rule(f) for k in unit_kinds(kind) for f in families.for_kind(k)]
             self._record_rules[kind] = [r for r in found if not r.by_holder]
             self._holder_rules[kind] = [r for r in found if r.by_holder]
         self._holder_owners = [r.name for rules in self._holder_rules.values() for r in rules]
@@ -348,7 +347,7 @@ class Projector:
         holders = {s.holder_uscc for _, e in events
                    if (s := states.get(e.originator_id.hex)) is not None and s.holder_uscc}
         for _, event in events:
-            value = getattr(event, HOLDER_FIELD[event.kind], None)
+            value = getattr(event, KIND_SPECS[event.kind].holder_field, None)
             if value:
                 holders.add(value["uscc"])
             for value in (getattr(event, "changes", None) or {}).values():

@@ -13,8 +13,7 @@ from typing import Any, Iterable
 from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from events import AWARD_LEVELS, GI_TYPES, STATES
-from events.certification import LAPSING_STATES, status_on
+from events import KIND_SPECS, STATES, status_on
 from projections.families import FamilySet
 from projections.projector import TRACKING_NAME
 from projections.state import utc_naive
@@ -197,13 +196,15 @@ class ReadModels:
         """Certificates of the subtree still valid or suspended whose validity ends within
         each window of days from today, for the tenant and each child, and the soonest."""
         scope.visible_tenant(code)
-        if "certification" not in scope.readable_kinds():
+        r = self.model.records
+        lapsing = [and_(r.c.kind == name, r.c.status.in_(sorted(kind.lapse.states)))
+                   for name, kind in KIND_SPECS.items()
+                   if kind.lapse and name in scope.readable_kinds()]
+        if not lapsing:
             return {"windows": list(windows), "from": today, "to": today, "total": {},
                     "children": [], "soonest": []}
-        r = self.model.records
         last = today + dt.timedelta(days=max(windows))
-        live = and_(r.c.kind == "certification", r.c.voided.is_(False),
-                    r.c.status.in_(LAPSING_STATES), r.c.valid_until >= today,
+        live = and_(or_(*lapsing), r.c.voided.is_(False), r.c.valid_until >= today,
                     r.c.valid_until <= last, r.c.tenant.in_(sorted(scope.tree.subtree(code))))
         buckets = [func.sum(case((r.c.valid_until <= today + dt.timedelta(days=w), 1),
                                  else_=0)) for w in windows]
@@ -316,18 +317,17 @@ def shape_counts(sums: dict[tuple[str, str], int], code: str,
     """The DESIGN.md counts object for one tenant (only the kinds the caller may read)."""
     value = lambda metric: sums.get((code, metric), 0)  # noqa: E731
     counts: dict[str, Any] = {}
-    for kind, states in STATES.items():
-        if kind in kinds:
-            counts[kind] = {state: value(f"{kind}.{state}") for state in states}
-    if "certification" in kinds:
-        counts["certification"]["holders_valid"] = value("certification.holders_valid")
-        counts["international_certificate"] = {"held": value("international_certificate.held")}
-    if "award" in kinds:
-        counts["award"]["granted_by_level"] = {
-            level: value(f"award.granted_by_level.{level}") for level in AWARD_LEVELS}
-    if "gi" in kinds:
-        counts["gi"]["registered_by_type"] = {
-            t: value(f"gi.registered_by_type.{t}") for t in GI_TYPES}
+    for name, kind in KIND_SPECS.items():
+        if name not in kinds:
+            continue
+        shown = counts[name] = {state: value(f"{name}.{state}") for state in kind.states}
+        if kind.holders_in:
+            metric = f"holders_{kind.holders_in}"
+            shown[metric] = value(f"{name}.{metric}")
+        for b in kind.breakdowns:
+            shown[b.name] = {v: value(f"{name}.{b.name}.{v}") for v in b.values}
+        if kind.items:
+            counts[kind.items.kind] = {"held": value(f"{kind.items.kind}.held")}
     return counts
 
 
@@ -335,13 +335,17 @@ def _status_condition(r, status: str, today: dt.date):
     known = {s for states in STATES.values() for s in states}
     if status not in known:
         raise InvalidInput({"status": [f"Must be one of {', '.join(sorted(known))}."]})
-    lapsed = and_(r.c.kind == "certification", r.c.status.in_(LAPSING_STATES),
-                  r.c.valid_until < today)
-    if status == "expired":
-        return or_(r.c.status == "expired", lapsed)
-    if status in ("valid", "suspended"):
-        return and_(r.c.status == status, ~lapsed)
-    return r.c.status == status
+    conditions = [r.c.status == status]
+    for name, kind in KIND_SPECS.items():  # a lapsed record is in its lapse's state
+        if kind.lapse is None:
+            continue
+        lapsed = and_(r.c.kind == name, r.c.status.in_(sorted(kind.lapse.states)),
+                      r.c.valid_until < today)
+        if status == kind.lapse.to:
+            conditions = [or_(*conditions, lapsed)]
+        elif status in kind.lapse.states:
+            conditions.append(~lapsed)
+    return and_(*conditions)
 
 
 def record_summary(row: Any, today: dt.date) -> dict[str, Any]:

@@ -7,12 +7,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from events import RecordEvent
+from events import KIND_SPECS, RecordEvent
+from events.kind import Kind
 from projections.timeline import Step, Timeline
-
-HOLDER_FIELD = {"certification": "holder", "standard": "lead", "award": "awardee",
-                "gi": "applicant"}
-LABEL_FIELD = {"certification": "product", "standard": "title", "award": "title", "gi": "name"}
 
 
 def utc_naive(moment: dt.datetime) -> dt.datetime:
@@ -50,6 +47,14 @@ class RecordState:
     is_new: bool = True
     # The record's facts per holder family, derived from the timeline (not stored).
     holder_facts: dict[str, tuple] | None = field(default=None, repr=False, compare=False)
+    # What the events' fold (RecordEvent.apply) evolves besides status, tenant and voided:
+    # the attributes the columns above are read from, and the items issued under the record.
+    attributes: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def spec(self) -> Kind:
+        return KIND_SPECS[self.kind]
 
     @classmethod
     def new(cls, event: RecordEvent) -> "RecordState":
@@ -61,7 +66,18 @@ class RecordState:
     def from_row(cls, row: Any) -> "RecordState":
         data = dict(row._mapping)
         timeline = Timeline.from_json(data.pop("timeline"))
-        return cls(**data, timeline=timeline, is_new=False)
+        state = cls(**data, timeline=timeline, is_new=False)
+        spec, attributes = state.spec, state.attributes
+        if state.holder_uscc:
+            attributes[spec.holder_field] = {"uscc": state.holder_uscc, "name": state.holder_name}
+        for name, value in ((spec.label_field, state.label), ("valid_until", state.valid_until),
+                            ("level", state.level), ("gi_type", state.gi_type)):
+            if value is not None:
+                attributes[name] = value
+        state.items = {number: {"issued_on": dt.date.fromordinal(issued),
+                                "withdrawn_on": withdrawn and dt.date.fromordinal(withdrawn)}
+                       for number, (issued, withdrawn) in timeline.items.items()}
+        return state
 
     def to_row(self) -> dict[str, Any]:
         return {
@@ -77,31 +93,21 @@ class RecordState:
         }
 
     def apply(self, event: RecordEvent, position: int) -> None:
-        """Evolve by one event."""
-        if event.STATUS is not None:
-            self.status = event.STATUS
-        holder = getattr(event, HOLDER_FIELD[self.kind], None)
-        changes = getattr(event, "changes", None) or {}
-        holder = changes.get(HOLDER_FIELD[self.kind], holder)
+        """Evolve by one event: the event's own fold, then the columns read from it."""
+        event.apply(self)
+        spec, attributes = self.spec, self.attributes
+        holder = attributes.get(spec.holder_field)
         if holder:
             self.holder_uscc, self.holder_name = holder["uscc"], holder["name"]
-        label = changes.get(LABEL_FIELD[self.kind], getattr(event, LABEL_FIELD[self.kind], None))
-        if label:
-            self.label = label
-        if getattr(event, "valid_until", None) is not None:
-            self.valid_until = event.valid_until
-        if getattr(event, "level", None) is not None:
-            self.level = event.level
-        if getattr(event, "gi_type", None) is not None:
-            self.gi_type = event.gi_type
-        if event.TYPE == "record.transferred":
-            self.tenant = event.to_tenant
-        elif event.TYPE == "record.voided":
-            self.voided = True
-        elif event.TYPE == "certification.international_issued":
-            self.timeline.items[event.certificate_no] = [event.occurred_on.toordinal(), None]
-        elif event.TYPE == "certification.international_withdrawn":
-            self.timeline.items[event.certificate_no][1] = event.occurred_on.toordinal()
+        self.label = attributes.get(spec.label_field)
+        self.valid_until = attributes.get("valid_until")
+        self.level = attributes.get("level")
+        self.gi_type = attributes.get("gi_type")
+        if self.items:
+            self.timeline.items = {
+                number: [item["issued_on"].toordinal(),
+                         item["withdrawn_on"] and item["withdrawn_on"].toordinal()]
+                for number, item in self.items.items()}
         self.holder_facts = None
         timeline = self.timeline
         timeline.changed()

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
-from events.certification import LAPSING_STATES
-from projections.families import ITEM_HELD, ITEM_KIND, Family
+from events import KIND_SPECS
+from projections.families import ITEM_HELD, Family
 
 Interval = tuple[str, str, int, int | None]  # (tenant, metric, from, to) — to exclusive
 
@@ -86,19 +86,20 @@ class Timeline:
             return []
         result: list[Segment] = []
         steps = self.steps
-        certification = self.kind == "certification"
+        lapse = KIND_SPECS[self.kind].lapse
+        lapsing, lapsed = (lapse.states, lapse.to) if lapse else ((), "")
         last = len(steps) - 1
         for i, step in enumerate(steps):
             end = steps[i + 1].on if i < last else None
             attributes = {"level": step.level, "gi_type": step.gi_type}
             on, status, tenant = step.on, step.status, step.tenant
-            # events.certification.status_on, on date ordinals: expired from valid_until + 1
-            expires = (step.valid_until + 1 if certification and step.valid_until is not None
-                       and status in LAPSING_STATES else None)
+            # events.kind.Lapse.status_on, on date ordinals: lapsed from valid_until + 1
+            expires = (step.valid_until + 1 if step.valid_until is not None
+                       and status in lapsing else None)
             if expires is not None and (end is None or expires < end):
                 if on < expires:
                     result.append((on, expires, tenant, status, attributes))
-                result.append((max(expires, on), end, tenant, "expired", attributes))
+                result.append((max(expires, on), end, tenant, lapsed, attributes))
             else:
                 result.append((on, end, tenant, status, attributes))
         return [s for s in result if s[1] is None or s[0] < s[1]]
@@ -106,7 +107,8 @@ class Timeline:
     def units(self, kind: str) -> list[tuple[str, list[Segment]]]:
         """The counted units of a family kind: the record itself, or its items (cached
         until the next mutation)."""
-        if kind != ITEM_KIND:
+        items = KIND_SPECS[self.kind].items
+        if items is None or kind != items.kind:
             return [("", self.segments())] if kind == self.kind else []
         found = self._units.get(kind)
         if found is None:
@@ -114,14 +116,13 @@ class Timeline:
         return found
 
     def _item_units(self) -> list[tuple[str, list[Segment]]]:
-        if self.kind != "certification":
-            return []
+        held_while = KIND_SPECS[self.kind].items.held_while
         segments = self.segments()
         units = []
         for number, (issued, withdrawn) in sorted(self.items.items()):
             item_segments = []
             for start, end, tenant, status, attributes in segments:
-                held = ITEM_HELD if status in ("valid", "suspended") else "not_held"
+                held = ITEM_HELD if status in held_while else "not_held"
                 # held (or not) while issued, then "withdrawn": an `ever` family keeps
                 # counting an item that reached it, a `held` one stops
                 pieces = [(max(start, issued), _min_end(end, withdrawn), held)]

@@ -45,7 +45,7 @@ def duplicate_ids(ids: Sequence[UUID | None]) -> dict[int, dict[str, list[str]]]
 
 
 def decide_all(scope: Scope, records: dict[UUID, Record | None], record_ids: Sequence[UUID],
-               envelopes: Sequence[Envelope], now: dt.datetime, today: dt.date,
+               envelopes: Sequence[Envelope], now: dt.datetime,
                refused: Container[int] = ()
                ) -> tuple[list[list[RecordEvent]], dict[int, RegistryError]]:
     """The events of each envelope, and the refusal of each envelope that is refused.
@@ -62,7 +62,7 @@ def decide_all(scope: Scope, records: dict[UUID, Record | None], record_ids: Seq
             decided.append([])
             continue
         try:
-            events = decide(scope, records.get(rid), envelope, now, today)
+            events = decide(scope, records.get(rid), envelope, now)
         except RegistryError as refusal:
             refusals[index] = refusal
             decided.append([])

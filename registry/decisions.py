@@ -5,10 +5,10 @@ the event. Every rule is checked here, before anything is stored (STYLE: check, 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from events import EVENT_TYPES, RecordEvent, record_id
+from events import EVENT_TYPES, KIND_SPECS, RecordEvent, allowed_types, record_id
 from events.envelope import Envelope
+from events.kind import RuleBroken
 from registry.errors import (
     IllegalTransition,
     ItemConflict,
@@ -17,25 +17,24 @@ from registry.errors import (
     VersionConflict,
     field_error,
 )
-from registry.lifecycle import REQUIRED_WHEN_NEW, TRANSITIONS, allowed_types, is_allowed
 from registry.records import Record
 from tenants.errors import InvalidInput, OutOfScope
 from tenants.scope import Scope
 
 
-def decide(scope: Scope, record: Record | None, envelope: Envelope, now: dt.datetime,
-           today: dt.date) -> list[RecordEvent]:
+def decide(scope: Scope, record: Record | None, envelope: Envelope,
+           now: dt.datetime) -> list[RecordEvent]:
     """The events one envelope records, or the error that refuses it."""
     kind, event_type = envelope.kind, envelope.type
     if not scope.may_write_type(event_type, kind):
         raise OutOfScope(f"Your role ({scope.role}) may not post '{event_type}' for kind "
                          f"'{kind}'.", kind=kind, event_type=event_type)
-    if record is None:
-        tenant = _check_new(scope, envelope)
-    else:
-        tenant = _check_existing(scope, record, envelope, today)
-    _check_award_level(scope, record, envelope)
     event_class = EVENT_TYPES[event_type]
+    if record is None:
+        tenant = _check_new(scope, event_class, envelope)
+    else:
+        tenant = _check_existing(scope, event_class, record, envelope)
+    _check_level(scope, record, envelope)
     payload = {name: envelope.data.get(name) for name in event_class.payload_fields()}
     event = event_class(
         originator_id=record_id(kind, envelope.key),
@@ -52,10 +51,9 @@ def decide(scope: Scope, record: Record | None, envelope: Envelope, now: dt.date
     return [event]
 
 
-def _check_new(scope: Scope, envelope: Envelope) -> str:
-    transition = TRANSITIONS[envelope.type]
+def _check_new(scope: Scope, event_class: type[RecordEvent], envelope: Envelope) -> str:
     tenant = envelope.tenant
-    if not transition.creates:
+    if not event_class.creates():
         if tenant is not None and not scope.covers(tenant):
             raise OutOfScope(f"Tenant {tenant} is outside your subtree.", tenant=tenant)
         raise RecordNotFound(envelope.kind, envelope.key)
@@ -66,17 +64,21 @@ def _check_new(scope: Scope, envelope: Envelope) -> str:
         errors["tenant"] = ["Required when the record is created."]
     elif tenant not in scope.tree:
         errors["tenant"] = [f"Unknown tenant {tenant}."]
-    for name in REQUIRED_WHEN_NEW.get(envelope.type, ()):
+    for name in event_class.REQUIRED_WHEN_NEW:
         if envelope.data.get(name) is None:
             errors[f"data.{name}"] = ["Required when the record is new."]
     if errors:
         raise InvalidInput(errors)
     if not scope.covers(tenant):
         raise OutOfScope(f"Tenant {tenant} is outside your subtree.", tenant=tenant)
+    if not scope.can_write(envelope.type, envelope.kind, tenant):
+        raise OutOfScope(f"A {envelope.kind} record of {tenant} is written by the admins of "
+                         f"the province or of {tenant}.", tenant=tenant)
     return tenant
 
 
-def _check_existing(scope: Scope, record: Record, envelope: Envelope, today: dt.date) -> str:
+def _check_existing(scope: Scope, event_class: type[RecordEvent], record: Record,
+                    envelope: Envelope) -> str:
     kind, key, event_type = record.kind, record.key, envelope.type
     if not scope.can_read(record.tenant, kind):
         raise RecordNotFound(kind, key)  # existence must not leak outside the subtree
@@ -84,70 +86,54 @@ def _check_existing(scope: Scope, record: Record, envelope: Envelope, today: dt.
         raise OutOfScope(f"You may not write the {kind} record '{key}'.", kind=kind, record=key)
     if envelope.expected_version is not None and envelope.expected_version != record.version:
         raise VersionConflict(kind, key, envelope.expected_version, record.version)
-    if TRANSITIONS[event_type].only_creates:
+    if event_class.only_creates():
         raise RecordExists(kind, key)
     if envelope.tenant is not None and envelope.tenant != record.tenant:
         raise field_error("tenant", f"Does not match the record's tenant {record.tenant}.")
     if envelope.occurred_on < record.last_occurred_on:
         raise field_error("occurred_on", "Earlier than the record's previous event "
                           f"({record.last_occurred_on.isoformat()}).")
-    state = "voided" if record.voided else _effective_state(record, envelope)
-    if not is_allowed(event_type, state):
+    state = "voided" if record.voided else _effective_state(event_class, record, envelope)
+    if not event_class.allowed_in(state):
         raise IllegalTransition(kind, key, state, event_type, allowed_types(kind, state))
-    _check_specifics(scope, record, envelope)
+    try:
+        event_class.check(record, envelope.data, envelope.occurred_on)
+    except RuleBroken as broken:
+        if broken.field:
+            raise field_error(broken.field, broken.message) from None
+        raise ItemConflict(broken.message, **broken.extra) from None
+    if event_type == "record.transferred":
+        _check_transfer(scope, record, envelope.data["to_tenant"])
     return record.tenant
 
 
-def _effective_state(record: Record, envelope: Envelope) -> str:
-    """The state on the event's date: implicit expiry counts, except for an explicit expiry."""
-    if envelope.type == "certification.expired":
+def _effective_state(event_class: type[RecordEvent], record: Record,
+                     envelope: Envelope) -> str:
+    """The state on the event's date: a lapse counts, except for the event that records the
+    lapse itself (certification.expired)."""
+    lapse = KIND_SPECS[record.kind].lapse
+    if lapse is not None and event_class.STATUS == lapse.to:
         return record.status
     return record.status_on(envelope.occurred_on)
 
 
-def _check_specifics(scope: Scope, record: Record, envelope: Envelope) -> None:
-    data: dict[str, Any] = envelope.data
-    event_type = envelope.type
-    if event_type == "certification.renewed":
-        current = record.attributes["valid_until"]
-        if data["valid_until"] <= current:
-            raise field_error("data.valid_until",
-                              f"Must be later than the current valid_until {current.isoformat()}.")
-        if data["valid_until"] <= envelope.occurred_on:
-            raise field_error("data.valid_until", "Must be later than occurred_on.")
-    elif event_type == "certification.international_issued":
-        if data["certificate_no"] in record.items:
-            raise ItemConflict(f"International certificate {data['certificate_no']} was already "
-                               "issued under this certification.",
-                               certificate_no=data["certificate_no"])
-    elif event_type == "certification.international_withdrawn":
-        item = record.items.get(data["certificate_no"])
-        if item is None:
-            raise field_error("data.certificate_no", "No international certificate with this "
-                              "number was issued under this certification.")
-        if item["withdrawn_on"] is not None:
-            raise ItemConflict(f"International certificate {data['certificate_no']} is already "
-                               "withdrawn.", certificate_no=data["certificate_no"],
-                               state="withdrawn")
-    elif event_type == "standard.revised":
-        current = record.attributes.get("code", record.key)
-        if data["new_code"] == current:
-            raise field_error("data.new_code", "Must differ from the current code.")
-    elif event_type == "record.transferred":
-        target = data["to_tenant"]
-        if target not in scope.tree:
-            raise field_error("data.to_tenant", f"Unknown tenant {target}.")
-        if target == record.tenant:
-            raise field_error("data.to_tenant", f"The record already belongs to {target}.")
-        if not scope.covers(target):
-            raise OutOfScope(f"Tenant {target} is outside your subtree.", tenant=target)
+def _check_transfer(scope: Scope, record: Record, target: str) -> None:
+    """A record moves to a known tenant in the caller's subtree (any kind)."""
+    if target not in scope.tree:
+        raise field_error("data.to_tenant", f"Unknown tenant {target}.")
+    if target == record.tenant:
+        raise field_error("data.to_tenant", f"The record already belongs to {target}.")
+    if not scope.covers(target):
+        raise OutOfScope(f"Tenant {target} is outside your subtree.", tenant=target)
 
 
-def _check_award_level(scope: Scope, record: Record | None, envelope: Envelope) -> None:
-    """Every write to an award needs its level at or below the level of the admin's tenant."""
-    if envelope.kind != "award":
+def _check_level(scope: Scope, record: Record | None, envelope: Envelope) -> None:
+    """Every write to an award needs its level at or below the level of the admin's tenant
+    (Kind.level_attribute)."""
+    name = KIND_SPECS[envelope.kind].level_attribute
+    if name is None:
         return
-    levels = {envelope.data.get("level"), record.attributes.get("level") if record else None}
+    levels = {envelope.data.get(name), record.attributes.get(name) if record else None}
     for level in levels - {None}:
         if not scope.may_record_award_level(level):
             raise OutOfScope(f"A {level} award is above the level of your tenant "

@@ -7,16 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 from uuid import UUID
 
-from events import RecordEvent
-from events.certification import status_on
-
-# Payload fields that become record attributes when an event carries them.
-ATTRIBUTE_FIELDS = ("holder", "product", "standards", "valid_until", "title", "lead",
-                    "effective_on", "level", "year", "awardee", "gi_type", "name", "applicant",
-                    "registration_no")
-# The organisation a record is about, by kind (its USCC is the "holder" in counts).
-HOLDER_FIELD = {"certification": "holder", "standard": "lead", "award": "awardee",
-                "gi": "applicant"}
+from events import KIND_SPECS, RecordEvent
 
 
 @dataclass
@@ -61,33 +52,8 @@ class Record:
                    recorded_at=event.timestamp, updated_at=event.timestamp)
 
     def apply(self, event: RecordEvent, position: int = 0) -> None:
-        """Evolve the state by one event."""
-        if event.STATUS is not None:
-            self.status = event.STATUS
-        for name in ATTRIBUTE_FIELDS:
-            value = getattr(event, name, None)
-            if value is not None:
-                self.attributes[name] = value
-        if event.TYPE == "standard.revised":
-            self.attributes["code"] = event.new_code
-        elif event.TYPE in ("certification.suspended", "certification.withdrawn",
-                            "standard.withdrawn", "award.revoked", "gi.rejected",
-                            "gi.cancelled"):
-            self.attributes["reason"] = event.reason
-        elif event.TYPE == "certification.international_issued":
-            self.items[event.certificate_no] = {
-                "certificate_no": event.certificate_no, "partner": event.partner,
-                "country": event.country, "issued_on": event.occurred_on, "withdrawn_on": None}
-        elif event.TYPE == "certification.international_withdrawn":
-            self.items[event.certificate_no]["withdrawn_on"] = event.occurred_on
-        elif event.TYPE == "record.amended":
-            self.attributes.update(event.changes)
-        elif event.TYPE == "record.transferred":
-            self.tenant = event.to_tenant
-        elif event.TYPE == "record.voided":
-            self.voided = True
-            self.attributes["voided_on"] = event.occurred_on
-            self.attributes["reason"] = event.reason
+        """Evolve the state by one event (the event's own fold, RecordEvent.apply)."""
+        event.apply(self)
         self.version = event.originator_version
         self.position = position
         self.last_occurred_on = event.occurred_on
@@ -95,11 +61,12 @@ class Record:
 
     def status_on(self, day: dt.date) -> str:
         """The state on a business date (a certificate lapses after valid_until)."""
-        return status_on(self.kind, self.status, self.attributes.get("valid_until"), day)
+        return KIND_SPECS[self.kind].status_on(self.status, self.attributes.get("valid_until"),
+                                               day)
 
     def holder(self) -> dict | None:
         """The organisation the record is about (holder, lead, awardee or applicant)."""
-        return self.attributes.get(HOLDER_FIELD[self.kind])
+        return self.attributes.get(KIND_SPECS[self.kind].holder_field)
 
     def as_json(self, day: dt.date) -> dict[str, Any]:
         """The record's state as served by GET /v1/records/{kind}/{key}."""
@@ -117,10 +84,11 @@ class Record:
             "updated_at": self.updated_at,
             "attributes": dict(self.attributes),
         }
-        if self.kind == "certification":
-            body["international_certificates"] = [
+        items = KIND_SPECS[self.kind].items
+        if items is not None:
+            body[f"{items.kind}s"] = [
                 {**item, "held": item["withdrawn_on"] is None
-                 and body["status"] in ("valid", "suspended") and not self.voided}
+                 and body["status"] in items.held_while and not self.voided}
                 for item in self.items.values()
             ]
         return body

@@ -10,7 +10,7 @@ from itertools import accumulate
 from typing import Any, Sequence
 from uuid import UUID
 
-from events import EVENT_TYPES, EnvelopeAccepted, RecordEvent, receipt_id, record_id
+from events import EVENT_TYPES, KIND_SPECS, EnvelopeAccepted, RecordEvent, receipt_id, record_id
 from events.envelope import Envelope
 from events.store import EventLog, IntegrityError, Positioned
 from events.wire import record_envelope
@@ -132,7 +132,7 @@ class Registry:
             records = {rid: Record.replay(snapshot[rid]) for rid in set(record_ids)}
             now = self.clock.now()
             decided, refused = decide_all(scope, records, record_ids, envelopes, now,
-                                          self.clock.today(), refusals)
+                                          refusals)
             refusals.update(refused)
             if refusals:
                 return [], dict(sorted(refusals.items()))
@@ -210,7 +210,8 @@ class Registry:
         holder = record.holder() or {}
         body = {"kind": kind, "record": record.key, "status": record.status_on(today),
                 "holder_name": holder.get("name"), "checked_on": today}
-        if kind == "certification":
+        lapse = KIND_SPECS[kind].lapse
+        if lapse is not None:
             body["valid_until"] = record.attributes.get("valid_until")
             body["valid"] = body["status"] == "valid"
         return body

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from events import record_id
+from events import KIND_SPECS, record_id
 from events.store import EventLog
 from registry.errors import RecordNotFound
-from registry.records import HOLDER_FIELD, Record
+from registry.records import Record
 
 USCC_SHOWN = 8
 
@@ -30,7 +30,8 @@ def public_view(log: EventLog, kind: str, key: str, today: dt.date) -> dict[str,
     record = Record.replay(history)
     if record is None or record.voided:
         raise RecordNotFound(kind, key)
-    holder = record.attributes.get(HOLDER_FIELD[kind]) or {}
+    spec = KIND_SPECS[kind]
+    holder = record.holder() or {}
     states: list[dict[str, Any]] = []
     replayed: Record | None = None
     for positioned in history:
@@ -42,13 +43,12 @@ def public_view(log: EventLog, kind: str, key: str, today: dt.date) -> dict[str,
             states.append({"on": event.occurred_on, "status": replayed.status})
     status = record.status_on(today)
     valid_until = record.attributes.get("valid_until")
-    if status == "expired" and record.status != "expired" and valid_until:
-        states.append({"on": valid_until + dt.timedelta(days=1), "status": "expired"})
+    if spec.lapse and status == spec.lapse.to and record.status != status and valid_until:
+        states.append({"on": valid_until + dt.timedelta(days=1), "status": status})
     return {
         "kind": kind, "record": record.key, "status": status, "checked_on": today,
         "holder_name": holder.get("name"), "holder_uscc": mask_uscc(holder.get("uscc")),
-        "label": (record.attributes.get("product") or record.attributes.get("title")
-                  or record.attributes.get("name")),
+        "label": record.attributes.get(spec.label_field),
         "standards": list(record.attributes.get("standards") or []),
         "valid_until": valid_until, "level": record.attributes.get("level"),
         "issued_by": (history[0].event.actor or {}).get("name"),

@@ -6,10 +6,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from events.base import KINDS
+from events import KIND_SPECS, KINDS
 
 ROLES = ("certification-body", "standards-body", "admin", "auditor")
-ADMIN_WRITABLE_KINDS = frozenset({"award", "gi", "standard"})
+WRITER_ROLES = ("certification-body", "standards-body")
 TOKEN_PREFIX = "qbr_"
 
 
@@ -34,10 +34,12 @@ def kinds_problem(role: str, kinds: tuple[str, ...]) -> str | None:
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         return f"unknown kind(s): {', '.join(unknown)}"
-    if role == "certification-body" and "award" in kinds:
-        return "awards are granted by government admins, not certification bodies"
-    if role == "standards-body" and set(kinds) != {"standard"}:
-        return "a standards body works on the kind 'standard' only"
+    if role in WRITER_ROLES:
+        refused = [k for k in kinds if role not in KIND_SPECS[k].writer_roles]
+        if refused:
+            return (f"a {role.replace('-', ' ')} may not work on the kind(s) "
+                    f"{', '.join(refused)}: they are recorded by government admins or by "
+                    "other bodies")
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tenants.errors import NotFound, OutOfScope
-from tenants.principals import ADMIN_WRITABLE_KINDS, KINDS, Principal
+from tenants.principals import KIND_SPECS, KINDS, WRITER_ROLES, Principal
 from tenants.tree import TenantTree
 
 # Award levels ranked against tenant levels: the province records national awards too.
@@ -63,13 +63,17 @@ class Scope:
         if self.is_operator:
             return True
         if self.role == "admin":
-            return kind in ADMIN_WRITABLE_KINDS or event_type.startswith("record.")
-        if self.role in ("certification-body", "standards-body"):
+            return KIND_SPECS[kind].admin_writes or event_type.startswith("record.")
+        if self.role in WRITER_ROLES:
             return kind in self.principal.kinds
         return False
 
     def can_write(self, event_type: str, kind: str, tenant: str) -> bool:
-        return self.may_write_type(event_type, kind) and self.covers(tenant)
+        if not (self.may_write_type(event_type, kind) and self.covers(tenant)):
+            return False
+        if KIND_SPECS[kind].province_or_own_tenant and self.role == "admin":
+            return self.principal.tenant in (*(t.code for t in self.tree.roots()), tenant)
+        return True
 
     def may_record_award_level(self, level: str) -> bool:
         """A county admin cannot record a provincial award; the province records national ones."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from api.i18n import catalogue
+from events import EVENT_TYPES as RECORD_EVENT_TYPES
+from events import KIND_SPECS
 
 LANGS = ("both", "zh", "en")
 
@@ -20,29 +22,13 @@ def _pairs(context: str, english: dict[str, str]) -> dict[str, tuple[str, str]]:
     return {key: (messages.label(f"{context}:{key}", en), en) for key, en in english.items()}
 
 
-KINDS = _pairs("kind", {
-    "certification": "Certification",
-    "standard": "Standard",
-    "award": "Quality award",
-    "gi": "Geographic indication",
-})
+# Kinds, their states and their event types are labelled in their own modules
+# (events/<kind>.py); "voided" and the registry's own events here.
+KINDS: dict[str, tuple[str, str]] = {name: kind.label for name, kind in KIND_SPECS.items()}
 
-STATES = _pairs("state", {
-    "valid": "valid",
-    "suspended": "suspended",
-    "withdrawn": "withdrawn",
-    "expired": "expired",
-    "drafting": "drafting",
-    "published": "published",
-    "nominated": "nominated",
-    "granted": "granted",
-    "revoked": "revoked",
-    "applied": "applied",
-    "registered": "registered",
-    "rejected": "rejected",
-    "cancelled": "cancelled",
-    "voided": "voided",
-})
+STATES: dict[str, tuple[str, str]] = {
+    state: pair for kind in KIND_SPECS.values() for state, pair in kind.states.items()
+} | _pairs("state", {"voided": "voided"})
 
 STATUSES = _pairs("status", {
     "achieved": "achieved",
@@ -59,29 +45,8 @@ REASONS = _pairs("reason", {
     "no_stock_at_period_start": "no stock recorded for the eve of the period, so the new count cannot be computed",
 })
 
-EVENT_TYPES = _pairs("event", {
-    "certification.issued": "certificate issued",
-    "certification.renewed": "renewed",
-    "certification.suspended": "suspended",
-    "certification.reinstated": "reinstated",
-    "certification.withdrawn": "withdrawn",
-    "certification.expired": "expired",
-    "certification.international_issued": "international certificate issued",
-    "certification.international_withdrawn": "international certificate withdrawn",
-    "standard.drafting_approved": "drafting approved",
-    "standard.published": "published",
-    "standard.revised": "revised",
-    "standard.withdrawn": "withdrawn",
-    "award.nominated": "nominated",
-    "award.granted": "granted",
-    "award.revoked": "revoked",
-    "gi.applied": "applied",
-    "gi.registered": "registered",
-    "gi.rejected": "rejected",
-    "gi.cancelled": "cancelled",
-    "record.amended": "amended",
-    "record.transferred": "transferred",
-    "record.voided": "voided (entered in error)",
+EVENT_TYPES: dict[str, tuple[str, str]] = {
+    name: cls.LABEL for name, cls in RECORD_EVENT_TYPES.items()} | _pairs("event", {
     "principal.added": "principal added",
     "principal.revoked": "principal revoked",
     "plan.adopted": "plan adopted",

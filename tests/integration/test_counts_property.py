@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from events import RecordEvent, record_id
-from registry.lifecycle import allowed_types
+from events import allowed_types
 from registry.records import Record
 from tests.helpers import auth, envelope, holder, post
 from tests.oracle import oracle_counts

@@ -25,7 +25,7 @@ from registry.errors import (
     RecordNotFound,
     VersionConflict,
 )
-from registry.lifecycle import allowed_types
+from events import allowed_types
 from registry.records import Record
 from events import record_id
 from tenants import seed
