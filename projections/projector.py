@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable
@@ -29,12 +28,12 @@ from sqlalchemy import Engine, select
 
 from events import KIND_SPECS, RECORD_EVENT_CLASSES
 from events.store import EventLog
-from projections.families import Family, FamilySet, unit_kinds
+from projections.families import Family, FamilySet
+from projections.fold import Fold, HolderRows, Memory, PageChanges, open_rows
 from projections.sqlwrite import PageRows, PageWriter, page_writer
 from projections.state import RecordState, utc_naive
 from projections.tracking import ConcurrentProjector, advance
 from projections.tables import ReadModel, live_generation, read_model
-from projections.timeline import Rule, holder_intervals, record_intervals, unit_facts
 
 RECORD_TOPICS = frozenset(get_topic(cls) for cls in RECORD_EVENT_CLASSES)
 TOPIC_LIST = sorted(RECORD_TOPICS)
@@ -60,51 +59,6 @@ def cyclic_gc_paused():
             gc.enable()
 
 
-class HolderRows:
-    """The open interval rows of one (holder family, holder) owner."""
-
-    __slots__ = ("owner", "rows", "next_seq")
-
-    def __init__(self, owner: str, rows: list[list], next_seq: int) -> None:
-        self.owner, self.rows, self.next_seq = owner, rows, next_seq
-
-
-class Memory:
-    """What the projector's tables hold, as of tracking position `position`."""
-
-    def __init__(self, generation: int, position: int) -> None:
-        self.generation = generation
-        self.position = position
-        self.complete = position == 0  # nothing applied yet: every row is (or will be) here
-        self.states: dict[str, RecordState] = {}
-        self.members: dict[str, dict[str, RecordState]] = {}  # holder -> its records
-        self.holders: dict[str, HolderRows] = {}  # owner -> rows
-        self.loaded_holders: set[str] = set()
-
-
-class PageChanges:
-    """Everything one page (or, in a bulk rebuild, one run of pages) writes."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, RecordState] = {}
-        self.holders: dict[str, HolderRows] = {}
-        # (owner, seq) -> [owner, seq, tenant, metric, from, to, known_from, known_to]:
-        # a row opened and closed before it is written is written closed.
-        self.inserts: dict[tuple[str, int], list] = {}
-        self.closes: list[tuple] = []  # (known_to, owner, seq) of rows written earlier
-        self.deltas: dict[tuple[str, str, int], int] = defaultdict(int)  # per tenant
-        self.rollup: dict[tuple[str, str, int], int] = defaultdict(int)  # to every ancestor
-        self.closed_inserts = 0  # how many pending inserts are closed already
-
-    def take_closed_inserts(self) -> list[list]:
-        """Remove and return the pending rows that are closed (they will not change)."""
-        closed = [row for row in self.inserts.values() if row[7] is not None]
-        for row in closed:
-            del self.inserts[(row[0], row[1])]
-        self.closed_inserts = 0
-        return closed
-
-
 class Projector:
     """Applies pages of the event log to one set of read-model tables."""
 
@@ -123,14 +77,7 @@ class Projector:
         self._tracking_ready = False
         self._writers: dict[tuple[int, str], PageWriter] = {}
         self._memory: Memory | None = None
-        self._lineages: dict[str, list[str]] = {}
-        self._record_rules: dict[str, list[Rule]] = {}
-        self._holder_rules: dict[str, list[Rule]] = {}
-        for kind in KIND_SPECS:
-            found = [Rule(f) for k in unit_kinds(kind) for f in families.for_kind(k)]
-            self._record_rules[kind] = [r for r in found if not r.by_holder]
-            self._holder_rules[kind] = [r for r in found if r.by_holder]
-        self._holder_owners = [r.name for rules in self._holder_rules.values() for r in rules]
+        self.fold = Fold(families, lineage)
 
     # Tracking ----------------------------------------------------------------------------
 
@@ -184,7 +131,7 @@ class Projector:
         changes = PageChanges()
         self._fold(events, memory, changes)
         return self._writer(self.engine.dialect.name).page_rows(
-            changes, self.series_deltas(changes))
+            changes, self.fold.series_deltas(changes))
 
     def _read(self, start: int, limit: int) -> tuple[int, list[tuple[int, Any]]] | None:
         """The record events of the next page and the position the page reaches."""
@@ -207,133 +154,9 @@ class Projector:
 
     def _fold(self, events: list[tuple[int, Any]], memory: Memory,
               changes: PageChanges) -> None:
-        self._lineages = {}
         if not memory.complete:
             self._load(memory, events)
-        states, members = memory.states, memory.members
-        record_rules, holder_rules = self._record_rules, self._holder_rules
-        facts_of = self._holder_facts
-        for position, event in events:
-            rid = event.originator_id.hex
-            state = states.get(rid)
-            if state is None:
-                state = states[rid] = RecordState.new(event)
-            rules = holder_rules[state.kind]
-            old_holder = state.holder_uscc
-            old = facts_of(state) if rules else None
-            state.apply(event, position)
-            changes.records[rid] = state
-            known = utc_naive(event.timestamp)
-            state.rows, state.next_seq = self._diff(
-                rid, state.rows, state.next_seq,
-                record_intervals(state.timeline, record_rules[state.kind]), known, changes,
-                changes.rollup)
-            if not rules:
-                continue
-            new = facts_of(state)
-            holder = state.holder_uscc
-            if old_holder == holder:
-                if holder is not None:
-                    changed = [r for r in rules if old[r.name] != new[r.name]]
-                    if changed:
-                        self._refresh_holder(holder, members[holder], changed, known,
-                                             memory, changes)
-                continue
-            if old_holder is not None:
-                group = members[old_holder]
-                group.pop(rid, None)
-                self._refresh_holder(old_holder, group, [r for r in rules if old[r.name]],
-                                     known, memory, changes)
-            if holder is not None:
-                group = members.setdefault(holder, {})
-                group[rid] = state
-                self._refresh_holder(holder, group, [r for r in rules if new[r.name]],
-                                     known, memory, changes)
-
-    def _holder_facts(self, state: RecordState) -> dict[str, tuple]:
-        """The record's facts for each holder family of its kind (kept until it changes)."""
-        facts = state.holder_facts
-        if facts is None:
-            timeline = state.timeline
-            facts = state.holder_facts = {
-                rule.name: unit_facts(timeline, rule) for rule in self._holder_rules[state.kind]}
-        return facts
-
-    def _refresh_holder(self, holder: str, members: dict[str, RecordState], rules: list[Rule],
-                        known: dt.datetime, memory: Memory, changes: PageChanges) -> None:
-        if not rules:
-            return
-        member_facts = [self._holder_facts(member) for member in members.values()]
-        for rule in rules:
-            name = rule.name
-            facts = [fact for found in member_facts for fact in found.get(name, ())]
-            owner = f"{name}|{holder}"
-            current = memory.holders.get(owner)
-            if current is None:
-                current = memory.holders[owner] = HolderRows(owner, [], 0)
-            current.rows, current.next_seq = self._diff(
-                owner, current.rows, current.next_seq,
-                holder_intervals(rule, facts, self._lineage), known, changes, changes.deltas)
-            changes.holders[owner] = current
-
-    def _lineage(self, tenant: str) -> list[str]:
-        found = self._lineages.get(tenant)
-        if found is None:
-            found = self._lineages[tenant] = self.lineage(tenant)
-        return found
-
-    @staticmethod
-    def _diff(owner: str, rows: list[list], next_seq: int, intervals: list,
-              known: dt.datetime, changes: PageChanges,
-              deltas: dict[tuple[str, str, int], int]) -> tuple[list[list], int]:
-        """Close the rows that no longer hold, open the new ones, and record the deltas."""
-        if len(rows) == len(intervals) and all(
-                row[1] == iv[0] and row[2] == iv[1] and row[3] == iv[2] and row[4] == iv[3]
-                for row, iv in zip(rows, intervals)):
-            return rows, next_seq  # nothing changed (the common case for holders)
-        wanted: dict[tuple, int] = {}
-        for interval in intervals:
-            wanted[interval] = wanted.get(interval, 0) + 1
-        kept: list[list] = []
-        inserts = changes.inserts
-        for row in rows:
-            key = (row[1], row[2], row[3], row[4])
-            count = wanted.get(key)
-            if count:
-                wanted[key] = count - 1
-                kept.append(row)
-                continue
-            pending = inserts.get((owner, row[0]))
-            if pending is not None:
-                pending[7] = known
-                changes.closed_inserts += 1
-            else:
-                changes.closes.append((known, owner, row[0]))
-            tenant, metric, start, end = key
-            deltas[(tenant, metric, start)] -= 1
-            if end is not None:
-                deltas[(tenant, metric, end)] += 1
-        for key, count in wanted.items():
-            tenant, metric, start, end = key
-            for _ in range(count):
-                kept.append([next_seq, tenant, metric, start, end])
-                inserts[(owner, next_seq)] = [owner, next_seq, tenant, metric, start, end,
-                                              known, None]
-                next_seq += 1
-                deltas[(tenant, metric, start)] += 1
-                if end is not None:
-                    deltas[(tenant, metric, end)] -= 1
-        return kept, next_seq
-
-    def series_deltas(self, changes: PageChanges) -> dict[tuple[str, str, int], int]:
-        """The page's net changes per (tenant, metric, day), rolled up the tenant tree."""
-        deltas = defaultdict(int, {k: v for k, v in changes.deltas.items() if v})
-        lineage = self._lineage
-        for (tenant, metric, day), amount in changes.rollup.items():
-            if amount:
-                for code in lineage(tenant):
-                    deltas[(code, metric, day)] += amount
-        return deltas
+        self.fold.apply(events, memory, changes)
 
     # Loading (only when the memory does not hold everything) ---------------------------
 
@@ -364,13 +187,14 @@ class Projector:
         # Every holder the page may touch, including one whose records all moved to other
         # holders: its rows (and next_seq) live on in rm_holders.
         owners = [f"{name}|{holder}" for holder in sorted(holders)
-                  for name in self._holder_owners]
+                  for name in self.fold.holder_owners]
         table = self.model.holders
         with self.engine.connect() as conn:
             for i in range(0, len(owners), CHUNK):
                 query = select(table).where(table.c.owner.in_(owners[i:i + CHUNK]))
                 for row in conn.execute(query):
-                    memory.holders[row.owner] = HolderRows(row.owner, row.rows, row.next_seq)
+                    memory.holders[row.owner] = HolderRows(row.owner, open_rows(row.rows),
+                                                           row.next_seq)
         memory.loaded_holders |= holders
 
     def _select_records(self, column: str, values: set[str]) -> list[RecordState]:
@@ -380,7 +204,10 @@ class Projector:
         with self.engine.connect() as conn:
             for i in range(0, len(wanted), CHUNK):
                 query = select(table).where(table.c[column].in_(wanted[i:i + CHUNK]))
-                found.extend(RecordState.from_row(row) for row in conn.execute(query))
+                for row in conn.execute(query):
+                    state = RecordState.from_row(row)
+                    state.rows = open_rows(state.rows)
+                    found.append(state)
         return found
 
     # Writing -----------------------------------------------------------------------------
@@ -434,7 +261,7 @@ class Projector:
                     final = {"states": memory.states.values(),
                              "holders": memory.holders.values(),
                              "intervals": list(changes.inserts.values()),
-                             "deltas": self.series_deltas(changes)}
+                             "deltas": self.fold.series_deltas(changes)}
                     if self.engine.dialect.name != "sqlite":  # one writer at a time there
                         writes.append(writer.submit(self._bulk_write,
                                                     intervals=final.pop("intervals")))

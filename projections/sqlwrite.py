@@ -90,9 +90,8 @@ class PageWriter:
 
     def interval_rows(self, rows) -> list[tuple]:
         day, stamp = self.day, self.stamp
-        return [(owner, seq, tenant, metric, day(start), day(end), stamp(known_from),
-                 stamp(known_to))
-                for owner, seq, tenant, metric, start, end, known_from, known_to in rows]
+        return [(row.owner, row.seq, row.tenant, row.metric, day(row.start), day(row.end),
+                 stamp(row.known_from), stamp(row.known_to)) for row in rows]
 
     def page_rows(self, changes, deltas: dict[tuple[str, str, int], int]) -> "PageRows":
         """One page's changes as rows (taken before the next page changes the states)."""

@@ -192,6 +192,23 @@ class Demo:
                                   "occurred_on": min(day + dt.timedelta(days=300), end).isoformat(),
                                   "data": {"reason": "获奖企业发生重大质量安全事故"}})
 
+    def boutiques(self, scope: Scope, tenant: str, count: int, start: dt.date, end: dt.date,
+                  delist: int = 0) -> None:
+        """Products put on the 浙江制造精品 list (one list a year, in December)."""
+        for n in range(count):
+            day = self._day(start, end)
+            listed = dt.date(day.year, 12, 20) if day.year < end.year else day
+            key = f"JX-{tenant}-{listed.year}-{n:03d}"
+            self.post(scope, {"type": "boutique.listed", "record": key, "tenant": tenant,
+                              "occurred_on": listed.isoformat(), "data": {
+                                  "holder": self._holder(tenant, fresh=False),
+                                  "product": self.rng.choice(PRODUCTS), "list_year": listed.year,
+                                  "list_batch": f"浙经信技术〔{listed.year}〕{90 + n % 9}号"}})
+            if n < delist:
+                self.post(scope, {"type": "boutique.delisted", "record": key,
+                                  "occurred_on": end.isoformat(),
+                                  "data": {"reason": "复核不合格，移出浙江制造精品名单"}})
+
     def gis(self, scope: Scope, tenant: str, count: int, start: dt.date, end: dt.date) -> None:
         types = ["protected_product", "trademark", "agricultural_product"]
         for n in range(count):
@@ -221,7 +238,8 @@ class Demo:
         for measure, value in (("pinzibiao_enterprises", 1500),
                                ("international_certificates_held", 200),
                                ("china_provincial_quality_award_winners", 81),
-                               ("geographic_indications_cultivated_applied", 369)):
+                               ("geographic_indications_cultivated_applied", 369),
+                               ("zhejiang_made_boutique_products", 1238)):
             self._opening(p, "330000", measure, value, eve, PROVINCE_SOURCE)
         # ...standards loaded into the registry only from mid-2024: the province's stock on
         # that day (before it, the new count of 2021-2025 is unknown, and says so)...
@@ -282,6 +300,14 @@ class Demo:
             if city != huzhou:
                 self.gis(p, self._counties(city)[0], 3 + len(self._counties(city)) % 4,
                          start, mid)
+        # 浙江制造精品: listed by the province, Huzhou against its 100, Pingyang against its 20.
+        for n, city in enumerate(cities):
+            if city != huzhou:
+                self.boutiques(p, self._counties(city)[0], 6 + n % 5, start, mid,
+                               delist=1 if n == 3 else 0)
+        for county in huzhou_counties:
+            self.boutiques(p, county, 9, start, mid)
+        self.boutiques(p, "330326", 11, start, mid)
         # A transfer and a voided record, so the audit trail has both.
         moved = next(k for k in self.created["standard"] if k.startswith("T/ZZB 0523"))
         self.post(who.cities[huzhou], {"type": "record.transferred", "kind": "standard",

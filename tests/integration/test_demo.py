@@ -51,6 +51,12 @@ def test_the_demo_follows_the_seeds(services, plans_loaded):
     assert pinzibiao["value"] == 1500
     assert sum(c["value"] for c in pinzibiao["children"]) + pinzibiao["unallocated"] == 1500
     assert pinzibiao["unallocated"] > 0
+    # 浙江制造精品 (issue 15): the province's 1,238 of end-2020 (表2-1) plus what was listed
+    assert eve["zhejiang_made_boutique_products"]["value"] == 1238
+    boutique = province["zhejiang_made_boutique_products"]
+    listed = services.read_models.counts(scope, "330000", REVIEW_DATE, None, 0)["counts"][
+        "boutique"]
+    assert boutique["value"] == 1238 + listed["listed"] > 1238 and listed["delisted"] == 1
     counties = services.read_models.counts(scope, "330500", REVIEW_DATE, None, 0)["children"]
     shapes = [repr(sorted((k, str(v)) for k, v in c["counts"].items())) for c in counties]
     assert len(set(shapes)) == len(shapes)

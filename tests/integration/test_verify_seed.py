@@ -14,8 +14,10 @@ def test_every_registry_countable_seed_figure_is_reproduced(tmp_path):
     result = CliRunner().invoke(main, ["plans", "verify-seed", "--keep", str(tmp_path)])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines()[1:] if line.strip()]
-    assert len(lines) == 25 and all(" yes " in line for line in lines)
-    assert "25 of 25 seed figures reproduced" in result.output
+    assert len(lines) == 27 and all(" yes " in line for line in lines)
+    assert "27 of 27 seed figures reproduced" in result.output
+    boutique = [line for line in lines if "zhejiang_made_boutique_products" in line]
+    assert len(boutique) == 2 and all("1238" in line for line in boutique)
     pingyang = [line for line in lines if line.startswith("pingyang-14th-fyp-text ")]
     assert pingyang and "opening" in pingyang[0]  # 12 against 55 certified: an opening
 

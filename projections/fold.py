@@ -1,0 +1,244 @@
+"""The projector's pure part: fold pages of record events into the rows they change.
+
+No database here: `Fold.apply` evolves the records in `Memory` by one page of events (each
+event's own fold, RecordEvent.apply) and computes, for every record and every holder whose
+intervals change, which interval rows close and which open, and the net series deltas; the
+projector (projections.projector) loads what a page needs and writes `PageChanges`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
+
+from events import KIND_SPECS
+from projections.families import FamilySet, unit_kinds
+from projections.state import RecordState, utc_naive
+from projections.timeline import Interval, Rule, holder_intervals, record_intervals, unit_facts
+
+
+class OpenRow(NamedTuple):
+    """An interval row an owner (a record, or a holder family and holder) holds open: what
+    rm_records.rows / rm_holders.rows keep as JSON arrays."""
+
+    seq: int
+    tenant: str
+    metric: str
+    start: int
+    end: int | None
+
+    def interval(self) -> Interval:
+        return (self.tenant, self.metric, self.start, self.end)
+
+
+@dataclass(slots=True)
+class IntervalRow:
+    """A row of rm_intervals to insert; one opened and closed within the page or run is
+    inserted closed (`known_to` set)."""
+
+    owner: str
+    seq: int
+    tenant: str
+    metric: str
+    start: int
+    end: int | None
+    known_from: dt.datetime
+    known_to: dt.datetime | None = None
+
+
+def open_rows(stored: list[list]) -> list[OpenRow]:
+    """Rows as stored (JSON arrays) to named rows."""
+    return [OpenRow(*row) for row in stored]
+
+
+class HolderRows:
+    """The open interval rows of one (holder family, holder) owner."""
+
+    __slots__ = ("owner", "rows", "next_seq")
+
+    def __init__(self, owner: str, rows: list[OpenRow], next_seq: int) -> None:
+        self.owner, self.rows, self.next_seq = owner, rows, next_seq
+
+
+class Memory:
+    """What the projector's tables hold, as of tracking position `position`."""
+
+    def __init__(self, generation: int, position: int) -> None:
+        self.generation = generation
+        self.position = position
+        self.complete = position == 0  # nothing applied yet: every row is (or will be) here
+        self.states: dict[str, RecordState] = {}
+        self.members: dict[str, dict[str, RecordState]] = {}  # holder -> its records
+        self.holders: dict[str, HolderRows] = {}  # owner -> rows
+        self.loaded_holders: set[str] = set()
+
+
+Deltas = dict[tuple[str, str, int], int]  # (tenant, metric, day) -> change
+
+
+class PageChanges:
+    """Everything one page (or, in a bulk rebuild, one run of pages) writes."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, RecordState] = {}
+        self.holders: dict[str, HolderRows] = {}
+        self.inserts: dict[tuple[str, int], IntervalRow] = {}  # (owner, seq) -> row
+        self.closes: list[tuple] = []  # (known_to, owner, seq) of rows written earlier
+        self.deltas: Deltas = defaultdict(int)  # per tenant
+        self.rollup: Deltas = defaultdict(int)  # to every ancestor
+        self.closed_inserts = 0  # how many pending inserts are closed already
+
+    def take_closed_inserts(self) -> list[IntervalRow]:
+        """Remove and return the pending rows that are closed (they will not change)."""
+        closed = [row for row in self.inserts.values() if row.known_to is not None]
+        for row in closed:
+            del self.inserts[(row.owner, row.seq)]
+        self.closed_inserts = 0
+        return closed
+
+
+class Fold:
+    """Folds pages of record events for one set of families over the tenant tree."""
+
+    def __init__(self, families: FamilySet, lineage: Callable[[str], list[str]]) -> None:
+        self.lineage = lineage
+        self._lineages: dict[str, list[str]] = {}
+        self.record_rules: dict[str, list[Rule]] = {}
+        self.holder_rules: dict[str, list[Rule]] = {}
+        for kind in KIND_SPECS:
+            found = [Rule(f) for k in unit_kinds(kind) for f in families.for_kind(k)]
+            self.record_rules[kind] = [r for r in found if not r.by_holder]
+            self.holder_rules[kind] = [r for r in found if r.by_holder]
+        self.holder_owners = [r.name for rules in self.holder_rules.values() for r in rules]
+
+    def apply(self, events: list[tuple[int, Any]], memory: Memory,
+              changes: PageChanges) -> None:
+        """Evolve the records by one page of (position, event) and collect the changes."""
+        self._lineages = {}
+        states = memory.states
+        for position, event in events:
+            rid = event.originator_id.hex
+            state = states.get(rid)
+            if state is None:
+                state = states[rid] = RecordState.new(event)
+            rules = self.holder_rules[state.kind]
+            old_holder = state.holder_uscc
+            old = self.holder_facts(state) if rules else None
+            state.apply(event, position)
+            changes.records[rid] = state
+            known = utc_naive(event.timestamp)
+            state.rows, state.next_seq = self.diff(
+                rid, state.rows, state.next_seq,
+                record_intervals(state.timeline, self.record_rules[state.kind]), known,
+                changes, changes.rollup)
+            if rules:
+                self._holders_changed(rid, state, rules, old_holder, old, known, memory,
+                                      changes)
+
+    def _holders_changed(self, rid: str, state: RecordState, rules: list[Rule],
+                         old_holder: str | None, old: dict[str, tuple] | None,
+                         known: dt.datetime, memory: Memory, changes: PageChanges) -> None:
+        """Refresh the holder families the event changed, for the old and the new holder."""
+        members = memory.members
+        new = self.holder_facts(state)
+        holder = state.holder_uscc
+        if old_holder == holder:
+            if holder is not None:
+                changed = [r for r in rules if old[r.name] != new[r.name]]
+                if changed:
+                    self._refresh_holder(holder, members[holder], changed, known, memory,
+                                         changes)
+            return
+        if old_holder is not None:
+            group = members[old_holder]
+            group.pop(rid, None)
+            self._refresh_holder(old_holder, group, [r for r in rules if old[r.name]], known,
+                                 memory, changes)
+        if holder is not None:
+            group = members.setdefault(holder, {})
+            group[rid] = state
+            self._refresh_holder(holder, group, [r for r in rules if new[r.name]], known,
+                                 memory, changes)
+
+    def holder_facts(self, state: RecordState) -> dict[str, tuple]:
+        """The record's facts for each holder family of its kind (kept until it changes)."""
+        facts = state.holder_facts
+        if facts is None:
+            timeline = state.timeline
+            facts = state.holder_facts = {
+                rule.name: unit_facts(timeline, rule) for rule in self.holder_rules[state.kind]}
+        return facts
+
+    def _refresh_holder(self, holder: str, members: dict[str, RecordState], rules: list[Rule],
+                        known: dt.datetime, memory: Memory, changes: PageChanges) -> None:
+        if not rules:
+            return
+        member_facts = [self.holder_facts(member) for member in members.values()]
+        for rule in rules:
+            name = rule.name
+            facts = [fact for found in member_facts for fact in found.get(name, ())]
+            owner = f"{name}|{holder}"
+            current = memory.holders.get(owner)
+            if current is None:
+                current = memory.holders[owner] = HolderRows(owner, [], 0)
+            current.rows, current.next_seq = self.diff(
+                owner, current.rows, current.next_seq,
+                holder_intervals(rule, facts, self.lineage_of), known, changes, changes.deltas)
+            changes.holders[owner] = current
+
+    def lineage_of(self, tenant: str) -> list[str]:
+        found = self._lineages.get(tenant)
+        if found is None:
+            found = self._lineages[tenant] = self.lineage(tenant)
+        return found
+
+    @staticmethod
+    def diff(owner: str, rows: list[OpenRow], next_seq: int, intervals: list[Interval],
+             known: dt.datetime, changes: PageChanges,
+             deltas: Deltas) -> tuple[list[OpenRow], int]:
+        """Close the rows that no longer hold, open the new ones, and record the deltas."""
+        if len(rows) == len(intervals) and all(
+                row[1:] == interval for row, interval in zip(rows, intervals)):
+            return rows, next_seq  # nothing changed (the common case for holders)
+        wanted: dict[Interval, int] = {}
+        for interval in intervals:
+            wanted[interval] = wanted.get(interval, 0) + 1
+        kept: list[OpenRow] = []
+        inserts = changes.inserts
+        for row in rows:
+            interval = row.interval()
+            count = wanted.get(interval)
+            if count:
+                wanted[interval] = count - 1
+                kept.append(row)
+                continue
+            pending = inserts.get((owner, row.seq))
+            if pending is not None:
+                pending.known_to = known
+                changes.closed_inserts += 1
+            else:
+                changes.closes.append((known, owner, row.seq))
+            deltas[(row.tenant, row.metric, row.start)] -= 1
+            if row.end is not None:
+                deltas[(row.tenant, row.metric, row.end)] += 1
+        for (tenant, metric, start, end), count in wanted.items():
+            for _ in range(count):
+                kept.append(OpenRow(next_seq, tenant, metric, start, end))
+                inserts[(owner, next_seq)] = IntervalRow(owner, next_seq, tenant, metric,
+                                                         start, end, known)
+                next_seq += 1
+                deltas[(tenant, metric, start)] += 1
+                if end is not None:
+                    deltas[(tenant, metric, end)] -= 1
+        return kept, next_seq
+
+    def series_deltas(self, changes: PageChanges) -> Deltas:
+        """The page's net changes per (tenant, metric, day), rolled up the tenant tree."""
+        deltas = defaultdict(int, {k: v for k, v in changes.deltas.items() if v})
+        for (tenant, metric, day), amount in changes.rollup.items():
+            if amount:
+                for code in self.lineage_of(tenant):
+                    deltas[(code, metric, day)] += amount
+        return deltas
