@@ -9,11 +9,12 @@ from uuid import UUID
 from flask import Blueprint, Response, request, stream_with_context
 
 from api.auth import caller_scope
-from api.blueprints import projection_position, record_filters
+from api.blueprints import RecordFilters, projection_position, record_filters
 from api.context import services
 from api.exports import Column, download
 from api.jsonenc import wire_default
-from api.params import date_param, int_param, timestamp_param
+from api.apidoc import documented, query_args, reply, text_reply
+from api.query import Projected, QDate, QInt, QText, QTime
 from events import EVENT_TYPES, KINDS
 from events.wire import AUDITED_TYPES
 from tenants.errors import InvalidInput
@@ -23,30 +24,50 @@ audit_bp = Blueprint("audit", __name__, url_prefix="/v1")
 AUDIT_TYPES = sorted([*EVENT_TYPES, *(cls.TYPE for cls in AUDITED_TYPES)])
 
 
-def audit_filters() -> dict[str, Any]:
-    args = request.args
-    kind, type_ = args.get("kind") or None, args.get("type") or None
-    if kind is not None and kind not in KINDS:
-        raise InvalidInput({"kind": [f"Must be one of {', '.join(KINDS)}."]})
+class AuditFilters(Projected):
+    """The filters of the audit feed and its exports (and of the dashboard's audit page)."""
+
+    kind = QText("Only events of this kind.", max_length=32, choices=KINDS)
+    type = QText("Only this event type.", max_length=64)
+    actor = QText("Only events by this principal: its id, or the start of its name.",
+                  max_length=64)
+    record = QText("Only this record key.", max_length=200)
+    # `from` is a Python keyword: the field is named by data_key
+    from_ = QTime("Recorded at or after.", data_key="from")
+    to = QTime("Recorded before.")
+    occurred_from = QDate("Business date on or after.")
+    occurred_to = QDate("Business date on or before.")
+
+
+class FeedPage(AuditFilters):
+    order = QText("asc (default): oldest first; desc: newest first.", max_length=4,
+                  choices=("asc", "desc"))
+    after = QInt("asc: position after which to continue (the previous `next`); desc: the page "
+                 "just newer (the previous `prev`).")
+    before = QInt("desc: position before which to continue (the previous `next`).", minimum=1)
+    limit = QInt("Page size (default 100).", minimum=1, maximum=1000, load_default=100)
+
+
+EXPORTED = documented(
+    "Every event of the subtree as JSON Lines (streamed)", "auditExport",
+    {200: text_reply("application/x-ndjson", "One audit document per line")},
+    (401, 403, 404, 422, 503), query=AuditFilters)
+
+
+def audit_filters(schema: type[AuditFilters] | None = None) -> dict[str, Any]:
+    query = query_args(schema)
+    type_, actor = query["type"], query["actor"]
     if type_ is not None and type_ not in AUDIT_TYPES:
         raise InvalidInput({"type": ["Not an event type of the audit feed."]})
-    record = args.get("record") or None
-    if record is not None and len(record) > 200:
-        raise InvalidInput({"record": ["Longer than 200 characters."]})
-    actor = args.get("actor") or None
-    if actor is not None and len(actor) > 64:
-        raise InvalidInput({"actor": ["Longer than 64 characters."]})
     actor_ids = None
     if actor is not None and not _is_id(actor):  # a name, or the start of one
         wanted = actor.casefold()
         actor_ids = {p.id for p in services().directory.principals()
                      if p.name.casefold().startswith(wanted)}
         actor = None
-    return {"kind": kind, "type": type_, "record": record, "actor": actor,
-            "actor_ids": actor_ids,
-            "from": timestamp_param("from"), "to": timestamp_param("to"),
-            "occurred_from": date_param("occurred_from"),
-            "occurred_to": date_param("occurred_to")}
+    return {"kind": query["kind"], "type": type_, "record": query["record"], "actor": actor,
+            "actor_ids": actor_ids, "from": query["from_"], "to": query["to"],
+            "occurred_from": query["occurred_from"], "occurred_to": query["occurred_to"]}
 
 
 def _is_id(value: str) -> bool:
@@ -58,23 +79,18 @@ def _is_id(value: str) -> bool:
         return value == OPERATOR.id
 
 
-def feed_order() -> str:
-    order = request.args.get("order") or "asc"
-    if order not in ("asc", "desc"):
-        raise InvalidInput({"order": ["Must be asc (oldest first) or desc (newest first)."]})
-    return order
-
-
 @audit_bp.get("/tenants/<code>/events")
+@documented("The audit feed of the subtree (admins and auditors)", "auditFeed",
+            {200: reply("AuditPage", projected=True)}, (401, 403, 404, 422, 503),
+            query=FeedPage)
 def audit_feed(code: str):
     """The subtree's events a page at a time: oldest first (`after` = the last position
     seen), or newest first with `order=desc` (`before`, or `after` for the newer page)."""
     scope = caller_scope()
     filters = audit_filters()
-    order = feed_order()
-    after = int_param("after", None, 0, 2**62)
-    before = int_param("before", None, 1, 2**62)
-    limit = int_param("limit", 100, 1, 1000)
+    query = query_args()
+    order, after, before, limit = (query["order"] or "asc", query["after"], query["before"],
+                                   query["limit"])
     projection_position()
     if order == "asc":
         return services().audit.page(scope, code, after or 0, limit, filters)
@@ -82,6 +98,7 @@ def audit_feed(code: str):
 
 
 @audit_bp.get("/tenants/<code>/events.jsonl")
+@EXPORTED
 def audit_export(code: str):
     """Every event of the subtree as JSON Lines, streamed (constant memory)."""
     scope = caller_scope()
@@ -118,6 +135,9 @@ EVENT_COLUMNS = [
 
 @audit_bp.get("/records.csv")
 @audit_bp.get("/records.xlsx", endpoint="records_xlsx")
+@documented("The record list as CSV (same filters as /v1/records)", "recordsCsv",
+            {200: text_reply("text/csv", "CSV (UTF-8 with BOM)")}, (401, 403, 404, 422, 503),
+            query=RecordFilters)
 def records_csv():
     """The record list (same filters as GET /v1/records) as CSV or Excel, streamed."""
     scope = caller_scope()
@@ -144,6 +164,7 @@ def records_csv():
 
 
 @audit_bp.get("/tenants/<code>/events.xlsx")
+@EXPORTED  # documented as the Excel twin of events.jsonl
 def audit_xlsx(code: str):
     """The subtree's audit feed as Excel, one row per event (its data as JSON text)."""
     scope = caller_scope()

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from flask import Blueprint, current_app
 
+from api.apidoc import documented, reply
 from api.auth import caller_scope
 from api.context import services
 from api.observability import EVENTS_APPENDED
@@ -23,8 +24,34 @@ BATCH_BODY_FACTOR = 8
 
 batch = Blueprint("batch", __name__, url_prefix="/v1")
 
+BATCH_DESCRIPTION = (
+    "All envelopes are stored in one transaction, or none. Envelopes are decided in order, each "
+    "against the state left by the earlier envelopes of the batch that were not refused (an "
+    "issue and a suspension of the same record may share a batch). Idempotency is per "
+    "envelope id: resending a whole stored batch answers 200 with the original results; a "
+    "batch mixing stored and new ids is refused (409, `envelope-already-stored` at each "
+    "stored index); one id twice in a batch is a 422 naming both indexes. A refused batch is "
+    "one problem (`/problems/batch-refused`) listing every refused index: field errors under "
+    "`errors` (index -> field -> messages), and the problem of each other refused envelope "
+    "under `conflicts` (409), `forbidden` (403) or `not_found` (404). Its status is the first "
+    "of 422, 409, 403, 404 that any refused envelope has. Well-formedness is checked first: a "
+    "batch with malformed envelopes is answered 422 before any is checked against the state. "
+    "More than 1000 envelopes: 413 (`max_events`). Body limit 16 MiB.")
+REFUSED = {422: "Invalid envelopes (or body): field errors per index; nothing stored",
+           409: "Envelopes in conflict with the state, ids already stored in a mixed batch; "
+                "nothing stored",
+           403: "Envelopes outside your scope; nothing stored",
+           404: "Later events for records you cannot see; nothing stored"}
+
 
 @batch.post("/events/batch")
+@documented("Record up to 1000 events atomically", "postEventBatch", {
+    201: reply("BatchResults", "All stored; one receipt per envelope, in order"),
+    200: reply("BatchResults", "Every envelope was already stored with the same body (a "
+                               "retry): the original results, nothing new"),
+    **{code: reply("BatchRefused", text, "application/problem+json")
+       for code, text in REFUSED.items()}},
+    (400, 401, 413, 503), body="BatchRequest", description=BATCH_DESCRIPTION)
 def post_batch():
     """Record up to 1000 events atomically: all stored (201, results in order), or none."""
     scope = caller_scope()

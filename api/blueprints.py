@@ -5,21 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g
 
 from api.auth import caller_scope
 from api.context import services
 from api.throttle import public_request
 from api.verify_bp import public_url
 from api.observability import EVENTS_APPENDED
-from api.params import (
-    date_param,
-    int_param,
-    json_body,
-    record_address,
-    text_param,
-    timestamp_param,
-)
+from api.apidoc import documented, query_args, reply
+from api.params import json_body, record_address
+from api.query import Projected, QDate, QFlag, QInt, QText, QTime, QuerySchema
 from events import EVENT_TYPES, KINDS
 from events.envelope import parse_envelope
 from events.text import normalise_key
@@ -31,7 +26,44 @@ from tenants.errors import InvalidInput, Unavailable
 v1 = Blueprint("v1", __name__, url_prefix="/v1")
 
 
+class AsOf(QuerySchema):
+    as_of = QDate("Business date (Asia/Shanghai calendar).")
+    known_at = QTime("Recorded time: only events recorded by then count. A bare date means "
+                     "the end of that day in Asia/Shanghai.", empty_ok=False)
+
+
+class CountsQuery(AsOf, Projected):
+    pass
+
+
+class RecordFilters(Projected):
+    """The filters of GET /v1/records and its CSV and Excel twins."""
+
+    kind = QText("Only this kind.", max_length=32, choices=KINDS)
+    tenant = QText("Only this tenant's subtree.", max_length=6, pattern=r"[0-9]{6}",
+                   empty_ok=False)
+    status = QText("State today (implicit expiry counts).", max_length=16)
+    holder = QText("A USCC (exact) or part of the holder's name.")
+    q = QText("Part of the key, product/title or holder name.")
+    include_voided = QFlag("Also list voided records.")
+    valid_until_from = QDate("Expiry watch: validity ends on or after this date.")
+    valid_until_to = QDate("Expiry watch: validity ends on or before this date.")
+
+
+class RecordSearch(RecordFilters):
+    limit = QInt("Page size (default 50).", minimum=1, maximum=500, load_default=50)
+    cursor = QText("The `next` of the previous page.", max_length=1000)
+
+
+class PublicSearchQuery(Projected):
+    q = QText("An exact key, an exact USCC, or the start of a holder's name.", min_length=2,
+              required=True, empty_ok=False)
+
+
 @v1.post("/events")
+@documented("Record one lifecycle event", "postEvent", {
+    201: reply("Receipt", "Stored"), 200: reply("Receipt", "Already stored (same id, same body)")},
+    (400, 401, 403, 404, 409, 413, 422, 503), body="Envelope")
 def post_event():
     """Record one lifecycle event for a record the caller may write."""
     scope = caller_scope()
@@ -51,6 +83,8 @@ def _address(kind: str, key: str) -> tuple[str, str]:
 
 
 @v1.get("/records/<kind>/<path:key>/events")
+@documented("A record's full history", "getRecordHistory", {200: reply("EventList")},
+            (401, 404, 503))
 def record_history(kind: str, key: str):
     """The record's full history: envelopes in version order."""
     scope = caller_scope()
@@ -60,15 +94,19 @@ def record_history(kind: str, key: str):
 
 
 @v1.get("/records/<kind>/<path:key>")
+@documented("A record's state", "getRecord", {200: reply("RecordState")}, (401, 404, 422, 503),
+            query=AsOf)
 def record_state(kind: str, key: str):
     """The record's state now, on a business date (as_of) or as known at a time (known_at)."""
     scope = caller_scope()
     kind, key = _address(kind, key)
-    as_of, known_at = date_param("as_of"), timestamp_param("known_at", empty_ok=False)
-    return services().registry.get_record(scope, kind, key, as_of, known_at)
+    query = query_args()
+    return services().registry.get_record(scope, kind, key, query["as_of"],
+                                          query["known_at"])
 
 
 @v1.get("/tenants")
+@documented("The tenants you can see", "listTenants", {200: reply("TenantList")}, (401, 503))
 def list_tenants():
     """The tenants the caller can see (its subtree), in code order."""
     scope = caller_scope()
@@ -77,6 +115,8 @@ def list_tenants():
 
 
 @v1.get("/tenants/<code>")
+@documented("One tenant with its ancestors and children", "getTenant",
+            {200: reply("TenantDetail")}, (401, 403, 404, 503))
 def get_tenant(code: str):
     """One tenant with its ancestors and children."""
     scope = caller_scope()
@@ -87,6 +127,7 @@ def get_tenant(code: str):
 
 
 @v1.get("/health")
+@documented("Liveness", "health", {200: reply("Health")}, public=True)
 def health():
     """Liveness: the process answers."""
     return {"status": "ok"}
@@ -95,7 +136,7 @@ def health():
 def projection_position() -> int:
     """Wait for `min_position` (read-your-writes) and remember the position served."""
     settings = current_app.config["REGISTRY_SETTINGS"]
-    wanted = int_param("min_position", None, 0, 2**62)
+    wanted = query_args()["min_position"]
     svc = services()
     if wanted is not None and wanted > (head := svc.log.max_position()):
         raise InvalidInput({"min_position": [f"No event has this position yet (the newest "
@@ -112,43 +153,50 @@ def position_header(response):
 
 
 @v1.get("/tenants/<code>/counts")
+@documented("Counts of the subtree by kind and state, and per child", "tenantCounts",
+            {200: reply("Counts", projected=True)}, (401, 403, 404, 422, 503),
+            query=CountsQuery)
 def tenant_counts(code: str):
     """Counts by kind and state for the tenant's subtree and each child, on a date."""
     scope = caller_scope()
     svc = services()
-    as_of = date_param("as_of") or svc.registry.clock.today()
-    known_at = timestamp_param("known_at", empty_ok=False)
+    query = query_args()
     position = projection_position()
-    return svc.read_models.counts(scope, code, as_of, known_at, position)
+    return svc.read_models.counts(scope, code, query["as_of"] or svc.registry.clock.today(),
+                                  query["known_at"], position)
+
+
+FILTERS = tuple(RecordFilters().fields.keys() - Projected().fields.keys())
 
 
 def record_filters() -> dict:
     """The filters of GET /v1/records and GET /v1/records.csv."""
-    kind = text_param("kind", 32)
-    if kind is not None and kind not in KINDS:
-        raise InvalidInput({"kind": [f"Must be one of {', '.join(KINDS)}."]})
-    valid_from, valid_to = date_param("valid_until_from"), date_param("valid_until_to")
-    if valid_from and valid_to and valid_from > valid_to:
+    query = query_args()
+    filters = {name: query[name] for name in FILTERS}
+    if (filters["valid_until_from"] and filters["valid_until_to"]
+            and filters["valid_until_from"] > filters["valid_until_to"]):
         raise InvalidInput({"valid_until_to": ["Must not be before valid_until_from."]})
-    return {"kind": kind, "tenant": text_param("tenant", 6, empty_ok=False),
-            "status": text_param("status", 16), "holder": text_param("holder"),
-            "q": text_param("q"), "include_voided": request.args.get("include_voided") == "true",
-            "valid_until_from": valid_from, "valid_until_to": valid_to}
+    return filters
 
 
 @v1.get("/records")
+@documented("Search records in your scope (cursor pagination)", "searchRecords",
+            {200: reply("RecordList", projected=True)}, (401, 403, 404, 422, 503),
+            query=RecordSearch)
 def search_records():
     """Records in the caller's scope, filtered, a page at a time (cursor pagination)."""
     scope = caller_scope()
     svc = services()
     filters = record_filters()
     projection_position()
-    return svc.read_models.search(scope, svc.registry.clock.today(),
-                                  limit=int_param("limit", 50, 1, 500),
-                                  cursor=text_param("cursor", 1000), **filters)
+    query = query_args()
+    return svc.read_models.search(scope, svc.registry.clock.today(), limit=query["limit"],
+                                  cursor=query["cursor"], **filters)
 
 
 @v1.get("/ready")
+@documented("Readiness: database reachable, projection lag", "ready", {200: reply("Ready")},
+            (503,), public=True)
 def ready():
     """Readiness: the database answers, and how far the projections lag behind the log."""
     svc = services()
@@ -216,12 +264,15 @@ def _projector_process(svc) -> dict | None:
 
 
 @v1.get("/public/records")
+@documented("Public search: exact key, exact USCC, or the start of a holder's name (at least "
+            "2 characters, at most 20 results, limited per address)", "publicSearch",
+            {200: reply("PublicSearch")}, (422, 503), query=PublicSearchQuery, public=True)
 def public_search():
     """Find records publicly: by exact certificate key, exact USCC, or the start of the
     holder's name (at least 2 characters; at most 20 results; limited per address)."""
     public_request()
-    q = text_param("q", 200, empty_ok=False)
-    if q is None or len(q.strip()) < 2:
+    q = query_args()["q"]
+    if len(q.strip()) < 2:
         raise InvalidInput({"q": ["Give at least 2 characters: a key, a USCC or the start of "
                                   "a holder's name."]})
     svc = services()
@@ -233,6 +284,8 @@ def public_search():
 
 
 @v1.get("/public/records/<kind>/<path:key>")
+@documented("Public verification of a record", "publicRecord", {200: reply("PublicRecord")},
+            (404, 503), public=True)
 def public_record(kind: str, key: str):
     """Public verification of a certificate or other record: no token needed (limited per
     client address)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from api.apidoc import documented, reply, text_reply
 from api.context import services
 from api.throttle import public_request
 from projections.ledger import latest_checkpoint, published_key
@@ -18,6 +19,10 @@ ledger_bp.before_request(public_request)
 
 
 @ledger_bp.get("/checkpoints/latest")
+@documented("The latest signed head of the tamper-evident ledger", "latestLedgerCheckpoint",
+            {200: reply("LedgerCheckpoint")}, (404, 503), public=True,
+            description="404 until the first checkpoint is signed. Pin the public key out of "
+                        "band: the one in the answer is for convenience.")
 def latest():
     """The newest signed checkpoint, with the public key and the exact message signed."""
     checkpoint = latest_checkpoint(services().engine)
@@ -27,6 +32,10 @@ def latest():
 
 
 @ledger_bp.get("/public-key")
+@documented("The Ed25519 public key that signs ledger checkpoints (PEM)", "ledgerPublicKey",
+            {200: text_reply("application/x-pem-file", "PEM (SubjectPublicKeyInfo); the key "
+                                                       "id is in the X-Key-Id header")},
+            (404, 503), public=True)
 def public_key():
     """The PEM public key that signs the checkpoints."""
     key = published_key(services().engine)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from typing import Any
@@ -10,7 +9,6 @@ from urllib.parse import unquote_to_bytes
 
 from flask import current_app, request
 
-from registry.clock import SHANGHAI
 from tenants.errors import InvalidInput, RegistryError
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -130,52 +128,6 @@ def _depth(value: Any, level: int = 1) -> int:
     return max((_depth(child, level + 1) for child in children), default=level)
 
 
-def date_param(name: str) -> dt.date | None:
-    value = request.args.get(name)
-    if value is None or value == "":
-        return None
-    if not _DATE.match(value):
-        raise InvalidInput({name: ["Not a valid date (expected YYYY-MM-DD)."]})
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput({name: ["Not a valid date (expected YYYY-MM-DD)."]}) from None
-
-
-def timestamp_param(name: str, empty_ok: bool = True) -> dt.datetime | None:
-    """An ISO 8601 time with an offset (or Z); a bare date means the end of that day in
-    Asia/Shanghai. `empty_ok` False: an empty value is refused (it is not 'now')."""
-    value = request.args.get(name)
-    if value == "" and not empty_ok:
-        raise InvalidInput({name: ["May not be empty: give a time or leave the parameter "
-                                   "out."]})
-    if value is None or value == "":
-        return None
-    if _DATE.match(value):
-        day = date_param(name)
-        end = dt.datetime.combine(day, dt.time(23, 59, 59, 999999), tzinfo=SHANGHAI)
-        return end.astimezone(dt.timezone.utc)
-    try:
-        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise InvalidInput({name: ["Not a valid timestamp (ISO 8601 with an offset, e.g. "
-                                   "2026-03-01T00:00:00Z)."]}) from None
-    if stamp.tzinfo is None:
-        raise InvalidInput({name: ["Give a time zone offset or Z (e.g. 2026-03-01T08:00:00+08:00)."]})
-    try:
-        utc = stamp.astimezone(dt.timezone.utc)
-    except OverflowError:
-        utc = None
-    if utc is None or not EARLIEST_TIME <= utc <= LATEST_TIME:
-        raise InvalidInput({name: [f"Must be between {EARLIEST_TIME:%Y-%m-%d} and "
-                                   f"{LATEST_TIME:%Y-%m-%d} (UTC)."]})
-    return utc
-
-
-EARLIEST_TIME = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc)
-LATEST_TIME = dt.datetime(2100, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
-
-
 def refuse_nul_in_query() -> None:
     """A NUL byte is never part of a filter, a cursor or a name (PostgreSQL cannot even
     compare it): 422 naming the parameter, before any view runs."""
@@ -183,31 +135,6 @@ def refuse_nul_in_query() -> None:
         if "\x00" in name or "\x00" in value:
             raise InvalidInput({name.replace("\x00", "") or "query": [
                 "Contains a NUL byte (U+0000), which no parameter may hold."]})
-
-
-def text_param(name: str, max_length: int = 200, empty_ok: bool = True) -> str | None:
-    """An optional text query parameter of bounded length."""
-    value = request.args.get(name)
-    if value == "" and not empty_ok:
-        raise InvalidInput({name: ["May not be empty: give a value or leave the parameter "
-                                   "out."]})
-    if value is None or value == "":
-        return None
-    if len(value) > max_length:
-        raise InvalidInput({name: [f"Longer than {max_length} characters."]})
-    return value
-
-
-def int_param(name: str, default: int | None, minimum: int, maximum: int) -> int | None:
-    value = request.args.get(name)
-    if value is None or value == "":
-        return default
-    if not re.fullmatch(r"-?\d{1,12}", value):
-        raise InvalidInput({name: ["Not a valid integer."]})
-    number = int(value)
-    if not minimum <= number <= maximum:
-        raise InvalidInput({name: [f"Must be between {minimum} and {maximum}."]})
-    return number
 
 
 def record_address(kind: str, key: str) -> tuple[str, str]:

@@ -7,7 +7,9 @@ from flask import Blueprint, request
 from api.auth import caller_scope
 from api.blueprints import projection_position
 from api.context import services
-from api.params import date_param, json_body
+from api.apidoc import documented, query_args, reply, text_reply
+from api.params import json_body
+from api.query import Projected, QDate, QText
 from api.exports import download
 from api.reports import PROGRESS_COLUMNS, csv_row, plan_progress, progress_body
 from events.envelope import flatten_errors
@@ -46,7 +48,18 @@ def _plan_detail(svc, plan, scope) -> dict:
     }
 
 
+class ProgressQuery(Projected):
+    plan = QText("A plan id, e.g. zhejiang-14th-fyp.", required=True, empty_ok=False,
+                 error_messages={"required": "Name the plan, e.g. plan=zhejiang-14th-fyp."})
+    as_of = QDate("Business date (Asia/Shanghai calendar).")
+
+
+STORING = (400, 401, 403, 404, 409, 413, 422, 503)
+PROGRESS = (401, 403, 404, 422, 503)
+
+
 @plans_bp.get("/plans")
+@documented("Plans", "listPlans", {200: reply("PlanList")}, (401, 503))
 def list_plans():
     """Every plan (plans are public documents; targets and openings are scoped)."""
     caller_scope()
@@ -54,6 +67,8 @@ def list_plans():
 
 
 @plans_bp.get("/plans/<plan_id>")
+@documented("A plan: indicators, and the targets and openings you can see", "getPlan",
+            {200: reply("PlanDetail")}, (401, 404, 503))
 def get_plan(plan_id: str):
     """One plan with its indicators, and the targets and openings of tenants you can see."""
     scope = caller_scope()
@@ -62,6 +77,9 @@ def get_plan(plan_id: str):
 
 
 @plans_bp.post("/plans/<plan_id>/targets")
+@documented("Set or amend a tenant's target (admins of the subtree)", "setTarget",
+            {201: reply("Stored", "Stored as a plan.target_set event")}, STORING,
+            body="SetTargetBody")
 def set_target(plan_id: str):
     """Set or amend a tenant's target for one indicator (admins of the tenant's subtree)."""
     scope = caller_scope()
@@ -72,6 +90,10 @@ def set_target(plan_id: str):
 
 
 @plans_bp.post("/plans/<plan_id>/openings")
+@documented("Record an opening balance (admins of the subtree)", "recordOpening",
+            {201: reply("Stored", "Stored as an opening.recorded event of the tenant (the "
+                                  "indicator key names the measure)")}, STORING,
+            body="PlanOpeningBody")
 def record_opening(plan_id: str):
     """Record an opening of the measure the plan's indicator names (admins of the
     subtree): the same tenant fact as POST /v1/tenants/{code}/openings."""
@@ -83,6 +105,10 @@ def record_opening(plan_id: str):
 
 
 @plans_bp.post("/tenants/<code>/openings")
+@documented("Record an opening: a measure's value for the tenant on a date",
+            "recordTenantOpening", {201: reply("OpeningStored",
+                                                "Stored as an opening.recorded event")},
+            STORING, body="RecordOpeningBody")
 def record_tenant_opening(code: str):
     """Record the value of a measure for the tenant on a date, with its source (admins of
     the subtree)."""
@@ -93,6 +119,8 @@ def record_tenant_opening(code: str):
 
 
 @plans_bp.get("/tenants/<code>/openings")
+@documented("The openings of the tenant's subtree", "listTenantOpenings",
+            {200: reply("OpeningList")}, (401, 403, 404, 503))
 def list_tenant_openings(code: str):
     """The openings of the tenant's subtree, with their sources and actors."""
     scope = caller_scope()
@@ -101,32 +129,34 @@ def list_tenant_openings(code: str):
             "openings": svc.plans.openings.listed(scope, code, svc.plans.all())}
 
 
-def _plan_param() -> str:
-    plan = request.args.get("plan")
-    if not plan:
-        raise InvalidInput({"plan": ["Name the plan, e.g. plan=zhejiang-14th-fyp."]})
-    return plan
+def _plan_and_date(svc) -> tuple[str, object]:
+    query = query_args()
+    return query["plan"], query["as_of"] or svc.registry.clock.today()
 
 
 @plans_bp.get("/tenants/<code>/progress")
+@documented("Progress against a plan for the tenant and each child", "tenantProgress",
+            {200: reply("Progress", projected=True)}, PROGRESS, query=ProgressQuery)
 def progress(code: str):
     """Progress against a plan's targets for a tenant and each child, on a date."""
     scope = caller_scope()
     svc = services()
-    as_of = date_param("as_of") or svc.registry.clock.today()
+    plan, as_of = _plan_and_date(svc)
     position = projection_position()
-    return progress_body(svc, scope, code, _plan_param(), as_of, position)
+    return progress_body(svc, scope, code, plan, as_of, position)
 
 
 @plans_bp.get("/tenants/<code>/progress.csv")
 @plans_bp.get("/tenants/<code>/progress.xlsx", endpoint="progress_as_xlsx")
+@documented("The progress table as CSV", "tenantProgressCsv",
+            {200: text_reply("text/csv", "CSV (UTF-8 with BOM)")}, PROGRESS,
+            query=ProgressQuery)
 def progress_as_csv(code: str):
     """The progress table as CSV or Excel (by the path's extension)."""
     scope = caller_scope()
     svc = services()
-    as_of = date_param("as_of") or svc.registry.clock.today()
+    plan, as_of = _plan_and_date(svc)
     position = projection_position()
-    plan = _plan_param()
     rows = plan_progress(svc, scope, code, plan, as_of).table()
     return download(PROGRESS_COLUMNS, lambda: (csv_row(r, as_of, position) for r in rows),
                     f"progress-{code}-{plan}-{as_of}", request.path.endswith(".xlsx"),
@@ -134,13 +164,15 @@ def progress_as_csv(code: str):
 
 
 @plans_bp.get("/tenants/<code>/progress/series")
+@documented("Yearly values of each indicator against the linear path", "tenantProgressSeries",
+            {200: reply("ProgressSeries", projected=True)}, PROGRESS, query=ProgressQuery)
 def progress_series(code: str):
     """Per indicator, the value at each year end against the linear path and the target."""
     scope = caller_scope()
     svc = services()
-    as_of = date_param("as_of") or svc.registry.clock.today()
+    plan, as_of = _plan_and_date(svc)
     position = projection_position()
-    progress = plan_progress(svc, scope, code, _plan_param(), as_of)
+    progress = plan_progress(svc, scope, code, plan, as_of)
     return {"tenant": scope.tree.get(code).as_json(), "plan": progress.plan.summary(),
             "as_of": as_of, "judged_on": progress.judged_on, "position": position,
             "indicators": progress.series()}

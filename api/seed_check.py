@@ -213,11 +213,11 @@ def created(kind: str, spec: dict[str, Any], key: str, county: str, day: dt.date
     reached = set(spec.get("reached") or spec.get("statuses") or ())
     cls = next(c for c in KIND_SPECS[kind].events if c.creates() and c.STATUS in reached)
     data: dict[str, Any] = {}
-    for name, field in cls.Payload().fields.items():
+    for name, declared in cls.Payload().fields.items():
         if name in where:
             data[name] = where[name]
-        elif field.required or name in cls.REQUIRED_WHEN_NEW:
-            data[name] = _synthetic(field, name, key, day, holder)
+        elif declared.required or name in cls.REQUIRED_WHEN_NEW:
+            data[name] = _synthetic(declared, name, key, day, holder)
     return {"type": cls.TYPE, "record": key, "tenant": county,
             "occurred_on": day.isoformat(), "data": data}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.apidoc import documented, reply
 from api.auth import caller_scope
 from api.context import services
 from api.params import json_body
@@ -34,6 +35,10 @@ def _use_case() -> Subscriptions:
 
 
 @subscriptions_bp.post("/subscriptions")
+@documented("Subscribe a URL to events of some types in a subtree (admins and certification "
+            "bodies); the answer holds the signing secret, once", "createSubscription",
+            {201: reply("SubscriptionCreated", "Stored as a subscription.created event")},
+            (400, 401, 403, 404, 413, 422, 503), body="SubscriptionBody")
 def create_subscription():
     """Subscribe a URL to events of some types in a subtree (admins and certification
     bodies); the secret that signs the deliveries is in this answer only."""
@@ -50,6 +55,9 @@ def create_subscription():
 
 
 @subscriptions_bp.get("/subscriptions/<subscription_id>")
+@documented("A subscription: state (pending, active, failing), the last position delivered, "
+            "the last error", "getSubscription", {200: reply("Subscription")},
+            (401, 404, 503))
 def get_subscription(subscription_id: str):
     """A subscription and its deliveries: state, last position delivered, last error."""
     scope = caller_scope()
@@ -60,6 +68,8 @@ def get_subscription(subscription_id: str):
 
 
 @subscriptions_bp.post("/subscriptions/<subscription_id>/resume")
+@documented("Resume deliveries to a failing subscription", "resumeSubscription",
+            {200: reply("Stored")}, (401, 404, 503))
 def resume_subscription(subscription_id: str):
     """Start deliveries again after a subscription was marked failing."""
     scope = caller_scope()

@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import g, render_template, request
 
-from api.audit_bp import AUDIT_TYPES, audit_export, audit_filters, audit_xlsx
+from api.apidoc import query_args
+from api.audit_bp import AUDIT_TYPES, FeedPage, audit_export, audit_filters, audit_xlsx
 from api.audit_bp import records_csv as api_records_csv
-from api.blueprints import projection_position
+from api.blueprints import RecordSearch, projection_position
 from api.context import services
-from api.params import date_param, int_param
+from api.query import Projected, QDate, QText
 from api.plans_bp import progress_as_csv
 from api.ui import ui_bp
 from api.ui.charts import trend_chart
@@ -25,11 +26,26 @@ PAGE = 25
 AUDIT_PAGE = 50
 
 
+class PlanPage(Projected):
+    """The overview's and the trends' choice of plan and date."""
+
+    plan = QText("A plan id (default: the tenant's running plan).")
+    as_of = QDate("Business date.")
+
+
+class RecordsPage(RecordSearch):
+    """The records page: the API's filters, a kind it does not know is ignored."""
+
+    kind = QText("Only this kind.", max_length=32)
+    tenant = QText("Only this tenant's subtree (the form sends it empty for all).",
+                   max_length=6)
+
+
 def _choice(code: str):
     scope = g.scope
     tenant = scope.visible_tenant(code)
-    choice = choose(services(), scope, code, request.args.get("plan") or None,
-                    date_param("as_of"))
+    query = query_args(PlanPage)
+    choice = choose(services(), scope, code, query["plan"], query["as_of"])
     return scope, tenant, choice
 
 
@@ -64,12 +80,11 @@ def trends_page(code: str):
                            crumbs=_crumbs(scope, code), position=position)
 
 
-def _record_filters() -> dict[str, Any]:
-    args = request.args
-    filters = {name: (args.get(name) or "").strip() or None
+def _record_filters(query: dict[str, Any]) -> dict[str, Any]:
+    filters = {name: (query[name] or "").strip() or None
                for name in ("kind", "status", "tenant", "holder", "q")}
-    filters["valid_until_from"] = date_param("valid_until_from")
-    filters["valid_until_to"] = date_param("valid_until_to")
+    filters["valid_until_from"] = query["valid_until_from"]
+    filters["valid_until_to"] = query["valid_until_to"]
     return filters
 
 
@@ -77,12 +92,13 @@ def _record_filters() -> dict[str, Any]:
 def records_page():
     """Search and filter the records in scope, a page at a time."""
     scope, svc = g.scope, services()
-    filters = _record_filters()
+    query = query_args(RecordsPage)
+    filters = _record_filters(query)
     if filters["kind"] not in (None, *KINDS):
         filters["kind"] = None
     projection_position()
     result = svc.read_models.search(scope, svc.registry.clock.today(), limit=PAGE,
-                                    cursor=request.args.get("cursor") or None, **filters)
+                                    cursor=query["cursor"], **filters)
     tenants = [scope.tree.get(c) for c in scope.visible_tenants()]
     states = sorted({s for kind, states in STATES.items()
                      if filters["kind"] in (None, kind) for s in states})
@@ -109,9 +125,9 @@ def audit_page(code: str):
     """The audit feed of the subtree, filtered, a page at a time."""
     scope, svc = g.scope, services()
     tenant = scope.visible_tenant(code)
-    filters = audit_filters()
-    after = int_param("after", None, 0, 2**62)
-    before = int_param("before", None, 1, 2**62)
+    filters = audit_filters(FeedPage)
+    query = query_args(FeedPage)
+    after, before = query["after"], query["before"]
     projection_position()
     # newest first; `before` pages to older events, `after` to newer ones (stable cursors)
     page = svc.audit.page(scope, code, after, AUDIT_PAGE, filters, "desc", before)

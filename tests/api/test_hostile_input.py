@@ -151,7 +151,7 @@ def test_the_documented_answers_hold_for_odd_bodies_and_empty_parameters(client,
                  "/v1/records/certification/X?known_at="):
         name = path.rsplit("?", 1)[1].rstrip("=")
         assert_problem(client.get(path, headers=auth(admin)), 422, name)
-    paths = build_spec()["paths"]
+    paths = build_spec(client.application)["paths"]
     for path, method in (("/v1/events", "post"), ("/v1/events/batch", "post"),
                          ("/v1/plans/{plan_id}/targets", "post")):
         assert "429" in paths[path][method]["responses"]
