@@ -62,7 +62,40 @@ def verify_export(lines: Iterable[str], public_key: Ed25519PublicKey | None,
     ledger fields are given (online), that each line carries the registry's own entry."""
     report = Report(source="export")
     cps = list(checkpoints)
-    docs: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    docs, complete = _read_export(lines, report, cps, complete)
+    if public_key is None:
+        if cps:
+            report.problems.append("no trusted public key: checkpoint signatures not checked")
+        valid = []
+    else:
+        valid = check_signatures(report, cps, public_key)
+    by_position: dict[int, list[dict[str, Any]]] = {}
+    for checkpoint in valid:
+        by_position.setdefault(int(checkpoint["position"]), []).append(checkpoint)
+    _check_lines(report, docs, by_position, stored, complete)
+    if complete:
+        for position in sorted(p for p in by_position if p <= report.head):
+            report.add(position, "a signed checkpoint covers this position but the export has "
+                                 "no line for it")
+        if report.authenticated_up_to < report.head:
+            report.notes.append(f"lines after position {report.authenticated_up_to} are not "
+                                "covered by a signed checkpoint")
+    else:
+        report.notes.append("a partial export: each line is checked against its own hash"
+                            + (" and the registry's ledger" if stored is not None else
+                               "; the lines are authenticated only online (against the "
+                               "registry's ledger) or by a complete export"))
+    return report
+
+
+Line = tuple[int, dict[str, Any], dict[str, Any]]  # (position, document, ledger fields)
+
+
+def _read_export(lines: Iterable[str], report: Report, cps: list[dict[str, Any]],
+                 complete: bool | None) -> tuple[list[Line], bool | None]:
+    """The export's lines with their ledger fields; the header's checkpoint joins `cps`
+    and says whether the export is complete (unless `complete` was given)."""
+    docs: list[Line] = []
     unsealed: list[int] = []
     for number, text in enumerate(lines, start=1):
         if not text.strip():
@@ -92,39 +125,23 @@ def verify_export(lines: Iterable[str], public_key: Ed25519PublicKey | None,
     if unsealed:
         report.notes.append(f"{len(unsealed)} line(s) carry no ledger fields (not sealed when "
                             f"exported) and are not verified, from position {min(unsealed)}")
-    if public_key is None:
-        if cps:
-            report.problems.append("no trusted public key: checkpoint signatures not checked")
-        valid = []
-    else:
-        valid = check_signatures(report, cps, public_key)
-    by_position: dict[int, list[dict[str, Any]]] = {}
-    for checkpoint in valid:
-        by_position.setdefault(int(checkpoint["position"]), []).append(checkpoint)
+    return docs, complete
+
+
+def _check_lines(report: Report, docs: list[Line],
+                 by_position: dict[int, list[dict[str, Any]]],
+                 stored: dict[int, dict[str, str]] | None, complete: bool | None) -> None:
+    """Each line against its hash, its predecessor (complete exports), the registry's own
+    entry (online) and the checkpoints signed at its position (taken from `by_position`)."""
     prev_position, prev_hash = 0, GENESIS_HASH
     broken = False
     for position, doc, ledger in docs:
         report.entries += 1
-        if position <= prev_position:
-            report.add(position, "lines are not in increasing position order")
-            broken = True
-        if complete and ledger.get("prev") != prev_hash:
-            report.add(position, "the line does not link to the line before it (an entry is "
-                                 "missing from the export or was altered)")
-            broken = True
-        if doc.get("missing"):
-            report.add(position, "the event sealed at this position was missing from the store")
-            broken = True
-        elif doc.get("undecodable"):
-            report.add(position, f"the stored event no longer decodes ({doc['undecodable']})")
-            broken = True
-        elif chain_hash(str(ledger.get("prev")), doc) != ledger.get("hash"):
-            report.add(position, "the line's content does not match its ledger hash (altered)")
-            broken = True
-        if stored is not None and stored.get(position) != {"prev": ledger.get("prev"),
-                                                           "hash": ledger.get("hash")}:
-            report.add(position, "the line's ledger fields differ from the registry's ledger")
-            broken = True
+        problems = _line_problems(position, doc, ledger, prev_position, prev_hash, stored,
+                                  complete)
+        for problem in problems:
+            report.add(position, problem)
+        broken = broken or bool(problems)
         for checkpoint in by_position.pop(position, []):
             report.checkpoints += 1
             if checkpoint["hash"] != ledger.get("hash"):
@@ -135,19 +152,27 @@ def verify_export(lines: Iterable[str], public_key: Ed25519PublicKey | None,
                 report.authenticated_up_to = position
         prev_position, prev_hash = position, str(ledger.get("hash"))
     report.head = prev_position
-    if complete:
-        for position in sorted(p for p in by_position if p <= prev_position):
-            report.add(position, "a signed checkpoint covers this position but the export has "
-                                 "no line for it")
-        if report.authenticated_up_to < prev_position:
-            report.notes.append(f"lines after position {report.authenticated_up_to} are not "
-                                "covered by a signed checkpoint")
-    else:
-        report.notes.append("a partial export: each line is checked against its own hash"
-                            + (" and the registry's ledger" if stored is not None else
-                               "; the lines are authenticated only online (against the "
-                               "registry's ledger) or by a complete export"))
-    return report
+
+
+def _line_problems(position: int, doc: dict[str, Any], ledger: dict[str, Any],
+                   prev_position: int, prev_hash: str,
+                   stored: dict[int, dict[str, str]] | None, complete: bool | None) -> list[str]:
+    problems = []
+    if position <= prev_position:
+        problems.append("lines are not in increasing position order")
+    if complete and ledger.get("prev") != prev_hash:
+        problems.append("the line does not link to the line before it (an entry is missing "
+                        "from the export or was altered)")
+    if doc.get("missing"):
+        problems.append("the event sealed at this position was missing from the store")
+    elif doc.get("undecodable"):
+        problems.append(f"the stored event no longer decodes ({doc['undecodable']})")
+    elif chain_hash(str(ledger.get("prev")), doc) != ledger.get("hash"):
+        problems.append("the line's content does not match its ledger hash (altered)")
+    if stored is not None and stored.get(position) != {"prev": ledger.get("prev"),
+                                                       "hash": ledger.get("hash")}:
+        problems.append("the line's ledger fields differ from the registry's ledger")
+    return problems
 
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_HEADER", "export_lines", "verify_export"]

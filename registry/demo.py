@@ -25,6 +25,8 @@ from tenants.errors import RegistryError
 from tenants.scope import Scope
 
 REVIEW_DATE = dt.date(2025, 6, 30)
+START = dt.date(2021, 1, 1)
+HUZHOU, WENZHOU = "330500", "330300"
 PRODUCTS = ["竹木地板", "高效电机", "紧固件", "工业阀门", "精密轴承", "真丝面料", "汽车零部件",
             "智能马桶", "五金工具", "电线电缆", "不锈钢管", "功能性薄膜", "家用空调压缩机"]
 GI_NAMES = ["白茶", "紫笋茶", "黄汤", "杨梅", "早园笋", "湖羊", "青梅", "香榧", "柑橘", "蜜梨"]
@@ -228,12 +230,16 @@ class Demo:
     # The story ---------------------------------------------------------------------------
 
     def run(self) -> int:
+        """Post the whole story; returns how many events were stored."""
         who = self.principals()
-        p = who.province
-        start, mid = dt.date(2021, 1, 1), REVIEW_DATE
-        huzhou, wenzhou = "330500", "330300"
         cities = [c.code for c in self.tree.children("330000")]
-        eve = dt.date(2020, 12, 31)
+        self._openings_and_targets(who, cities)
+        self._histories(who, cities)
+        self._awards_and_listings(who, cities)
+        return self.stored
+
+    def _openings_and_targets(self, who: DemoPrincipals, cities: list[str]) -> None:
+        p, huzhou, eve = who.province, HUZHOU, dt.date(2020, 12, 31)
         # Openings: the province's 2020 stocks as its plan prints them (表2-1)...
         for measure, value in (("pinzibiao_enterprises", 1500),
                                ("international_certificates_held", 200),
@@ -259,6 +265,10 @@ class Demo:
                          round(opened * 2500 / 1500))
             self._target(p, "zhejiang-14th-fyp", city, "zhejiang_made_standards_new",
                          round(2000 * share))
+
+    def _histories(self, who: DemoPrincipals, cities: list[str]) -> None:
+        """Certificates and standards: each division its own numbers."""
+        start, mid, huzhou = START, REVIEW_DATE, HUZHOU
         # Histories: each division its own numbers (activity by city, varied by county).
         for city, factor in zip(cities, CITY_ACTIVITY):
             if city == huzhou:
@@ -287,14 +297,18 @@ class Demo:
                 self.standards(who, county, max(int(10 * factor * self._vary()), 1),
                                dt.date(2024, 7, 1), mid)
         self.standards(who, "330326", 19, start, mid)             # 19 against 20
+
+    def _awards_and_listings(self, who: DemoPrincipals, cities: list[str]) -> None:
+        """Awards, geographic indications, 浙江制造精品, a transfer and a voided record."""
+        p, start, mid, huzhou = who.province, START, REVIEW_DATE, HUZHOU
         # Awards.
         for n, city in enumerate(cities):
             county = self._counties(city)[n % len(self._counties(city))]
             self.awards(p, county, "provincial", 2 + n % 3, start, mid, revoke=1 if n == 2 else 0)
         self.awards(p, "330523", "national", 1, start, mid)
         self.awards(p, "330522", "provincial", 2, start, mid)
-        self.awards(who.cities[wenzhou], "330326", "city", 4, start, mid)
-        self.awards(who.cities[wenzhou], "330326", "county", 10, start, mid)
+        self.awards(who.cities[WENZHOU], "330326", "city", 4, start, mid)
+        self.awards(who.cities[WENZHOU], "330326", "county", 10, start, mid)
         # Geographic indications.
         for city in cities:
             if city != huzhou:
@@ -305,7 +319,7 @@ class Demo:
             if city != huzhou:
                 self.boutiques(p, self._counties(city)[0], 6 + n % 5, start, mid,
                                delist=1 if n == 3 else 0)
-        for county in huzhou_counties:
+        for county in self._counties(huzhou):
             self.boutiques(p, county, 9, start, mid)
         self.boutiques(p, "330326", 11, start, mid)
         # A transfer and a voided record, so the audit trail has both.
@@ -316,7 +330,6 @@ class Demo:
         self.post(p, {"type": "record.voided", "kind": "certification",
                       "record": self.created["certification"][0], "occurred_on": "2025-07-02",
                       "data": {"reason": "录入错误：重复登记"}})
-        return self.stored
 
     def _vary(self) -> float:
         """A county's own activity around its city's (0.6-1.4)."""
