@@ -37,7 +37,7 @@ def wait_until_up(base: str, process, timeout: float = 30.0) -> bool:
         try:
             if requests.get(f"{base}/v1/health", timeout=1).status_code == 200:
                 return True
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # booting, or a slow first answer
             pass
         time.sleep(0.2)
     return False
