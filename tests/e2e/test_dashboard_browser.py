@@ -205,6 +205,20 @@ def test_a_regulator_walks_through_the_dashboard(backend, server, browser, tmp_p
     screenshot(driver, f"verify-page-{backend}.png")
     driver.back()
 
+    # 浙江制造精品 (the fifth kind, issue 15): its card at the province, its records by their
+    # Chinese labels, a record's timeline.
+    driver.get(f"{base}/ui/tenants/330000?plan=zhejiang-14th-fyp&as_of=2025-06-30")
+    card = driver.find_element(By.ID, "card-zhejiang_made_boutique_products")
+    assert card.get_attribute("data-status") in ("behind", "on_track", "achieved"), card.text
+    driver.get(f"{base}/ui/records?kind=boutique")
+    links = driver.find_elements(By.CSS_SELECTOR, "a.record-link")
+    assert links and "浙江制造精品" in driver.page_source
+    click_and_wait(driver, links[0], "/ui/records/boutique/")
+    events = driver.find_elements(By.CSS_SELECTOR, "#timeline li.event")
+    assert events[-1].get_attribute("data-type") == "boutique.listed"
+    assert "入选精品名单" in driver.find_element(By.ID, "timeline").text
+    screenshot(driver, f"dashboard-boutique-{backend}.png")
+
     # Sign out: the pages need signing in again.
     click_and_wait(driver, driver.find_element(By.ID, "sign-out"), "signed_out=1")
     assert driver.find_elements(By.ID, "signed-out")
