@@ -10,6 +10,12 @@ remembers an address it saw over a limit until its window ends, so a flood of re
 requests costs no database work. The client address is the TCP peer, or the address
 X-Forwarded-For names when REGISTRY_TRUSTED_PROXIES says how many proxies stand in front
 (werkzeug's ProxyFix, applied in api.create_app).
+
+The check before authentication reads the count at most once a second per address and
+worker (CLEAR_SECONDS): an address found under its limit is not read again meanwhile, and the
+failure that takes an address over its limit is itself answered 429 (it was counted in the
+database), so the limit holds across workers while a busy client's requests cost no
+database read each (issue 16: it was a sixth of a single post).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from api.context import services
 from api.ratelimit import RateLimited
 
 WINDOW = 60
+CLEAR_SECONDS = 1.0
 metadata = MetaData()
 throttle = Table(
     "throttle_counts", metadata,
@@ -53,6 +60,7 @@ class AddressLimiter:
 
     def __init__(self) -> None:
         self._over: dict[tuple[str, str], float] = {}   # remembered until the window ends
+        self._clear: dict[tuple[str, str], float] = {}  # found under the limit, until
         self._lock = threading.Lock()
         self._ready: set[int] = set()
 
@@ -70,10 +78,13 @@ class AddressLimiter:
         if allowed <= 0:
             return
         now = time.time()
+        key = (purpose, address)
         with self._lock:
-            until = self._over.get((purpose, address))
+            until, clear = self._over.get(key), self._clear.get(key, 0.0)
         if until is not None and until > now:
             raise _throttled(purpose, allowed, until - now)
+        if clear > now:
+            return
         window = int(now // WINDOW)
         with self._engine().connect() as conn:
             hits = conn.execute(text(
@@ -82,9 +93,14 @@ class AddressLimiter:
         if hits >= allowed:
             self._remember(purpose, address, window)
             raise _throttled(purpose, allowed, (window + 1) * WINDOW - now)
+        with self._lock:
+            if len(self._clear) > 10_000:
+                self._clear.clear()
+            self._clear[key] = min(now + CLEAR_SECONDS, (window + 1) * WINDOW)
 
     def count(self, purpose: str, address: str) -> int:
-        """One more hit of the address in the current window; its total."""
+        """One more hit of the address in the current window; its total (429 when it goes
+        beyond the limit: the hit is counted, the request refused)."""
         if limit(purpose) <= 0:
             return 0
         window = int(time.time() // WINDOW)
@@ -98,6 +114,8 @@ class AddressLimiter:
                 conn.execute(delete(throttle).where(throttle.c.minute < window - 1))
         if hits >= limit(purpose):
             self._remember(purpose, address, window)
+        if hits > limit(purpose):
+            raise _throttled(purpose, limit(purpose), (window + 1) * WINDOW - time.time())
         return hits
 
     def _remember(self, purpose: str, address: str, window: int) -> None:
@@ -142,7 +160,7 @@ def public_request() -> None:
     """Count a public request of the caller's address; 429 beyond the limit."""
     address = client_address()
     try:
-        limiter().refuse_if_over("public", address)
+        limiter().refuse_if_over("public", address)  # known over: no database work
         limiter().count("public", address)
     except SQLAlchemyError:
         pass

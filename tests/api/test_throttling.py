@@ -62,3 +62,23 @@ def test_forwarded_addresses_count_only_behind_a_configured_proxy(limits, settin
                                                  "X-Forwarded-For": "203.0.113.7"},
                          environ_base={"REMOTE_ADDR": "10.1.1.1"})
     assert answer.status_code == 401
+
+
+def test_a_busy_client_costs_at_most_one_limit_read_a_second(limits, app, client, token_for):
+    """Issue 16: the check before authentication was a database read on every request."""
+    from sqlalchemy import event
+
+    token = token_for("admin", "330000")
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = app.extensions["registry"].get().writer_engine()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(20):
+            assert client.get("/v1/tenants", headers=auth(token)).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert 0 < sum("throttle_counts" in s for s in statements) <= 2, statements
