@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -44,11 +45,20 @@ def invisible_character(value: str, allow: str = "") -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _script(char: str) -> str:
+    """The character's script alias (LATIN, CYRILLIC, ...): the confusables table's lookup
+    walks its ranges each time, and keys repeat the same few characters."""
+    return categories.alias(char)
+
+
 def lookalike_problem(key: str) -> str | None:
     """Why a key cannot be accepted because it looks like another: a Cyrillic or Greek
     letter that looks like a Latin one (keys are Latin letters, digits, Chinese characters
     and punctuation, so `СХ/2023/0001` would pass for `CX/2023/0001`)."""
-    found = [c for c in key if categories.alias(c) in LOOKALIKE_SCRIPTS]
+    if key.isascii():  # no Cyrillic or Greek letter can hide in ASCII
+        return None
+    found = [c for c in key if _script(c) in LOOKALIKE_SCRIPTS]
     if not found:
         return None
     skeleton, latin = [], {}
