@@ -186,13 +186,13 @@ class SqliteWriter(PageWriter):
             f"json_each({m.series.name}.days) UNION ALL SELECT key, value FROM "
             f"json_each(excluded.days)) GROUP BY k HAVING sum(v) != 0))")
 
+    # sqlite3 binds booleans as the integers 1 and 0 itself: rows go as they are.
     def insert_rows(self, conn, table: str, columns: list[str], rows) -> None:
         conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                             f"({', '.join(['?'] * len(columns))})",
-                             [_sqlite_row(r) for r in rows])
+                             f"({', '.join(['?'] * len(columns))})", rows)
 
     def upsert_records(self, conn, rows):
-        conn.exec_driver_sql(self._records, [_sqlite_row(r) for r in rows])
+        conn.exec_driver_sql(self._records, rows)
 
     def upsert_holders(self, conn, rows):
         conn.exec_driver_sql(self._holders, rows)
@@ -205,10 +205,6 @@ class SqliteWriter(PageWriter):
 
     def upsert_series(self, conn, rows):
         conn.exec_driver_sql(self._series, rows)
-
-
-def _sqlite_row(row: tuple) -> tuple:
-    return tuple(int(v) if isinstance(v, bool) else v for v in row)
 
 
 class PostgresWriter(PageWriter):
