@@ -58,7 +58,8 @@ def json_body(max_bytes: int | None = None) -> Any:
     if _depth(document) > MAX_DEPTH:
         raise MalformedBody(f"The body is nested more than {MAX_DEPTH} levels deep.",
                             max_depth=MAX_DEPTH)
-    surrogate = _lone_surrogate(document)
+    # a lone surrogate can only come from a \uD800-\uDFFF escape: walk only when one is there
+    surrogate = _lone_surrogate(document) if _ESCAPED_SURROGATE.search(text) else None
     if surrogate is not None:
         path, char = surrogate
         raise InvalidInput({path: [f"Contains a lone surrogate (U+{ord(char):04X}), which is not "
@@ -115,6 +116,7 @@ def _lone_surrogate(value: Any, path: str = "") -> tuple[str, str] | None:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 MAX_DEPTH = 16
