@@ -21,22 +21,14 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import uuid5
 
-from marshmallow import fields
-
-from events import EVENT_TYPES, KIND_SPECS, NAMESPACE
-from events.fields import Code
-from events.envelope import parse_envelope
-from events.text import make_uscc
+from api.seed_history import Poster
+from events import KIND_SPECS
 from projections.plan_values import Counting, MeasureValues, RegistryCounts
-from tenants.scope import Scope
 
 FIRST_YEAR = 2011
 # Where each tenant's own records live (a county of its subtree).
 HOME = {"330000": "330102", "330500": "330523", "330326": "330326"}
-# Dates in a synthetic record's data (valid_until, effective_on): after every plan's end.
-FAR_DATE = "2099-12-31"
 
 
 @dataclass(frozen=True)
@@ -162,87 +154,15 @@ def _counted(plan: Plan, measures, measure: str, tree, tenant: str, first: int,
                and (made == measure or _overlaps(spec, measures[made])))
 
 
-class Poster:
-    """Posts the designed records through the batch use case, as a scratch operator."""
-
-    def __init__(self, svc, scope: Scope) -> None:
-        self.svc = svc
-        self.scope = scope
-        self.batch: list = []
-        self.serial = 0
-        self.certificates: dict[str, list[tuple[str, dt.date]]] = defaultdict(list)
-
-    def post(self, body: dict[str, Any]) -> None:
-        self.serial += 1
-        body["id"] = str(uuid5(NAMESPACE, f"verify-seed/{self.serial}"))
-        self.batch.append(parse_envelope(body, EVENT_TYPES, dt.date.today()))
-        if len(self.batch) == 500:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.batch:
-            self.svc.registry.record_batch(self.scope, self.batch)
-            self.batch = []
-
-    def holder(self, county: str) -> dict[str, str]:
-        return {"name": f"核验企业{self.serial}", "uscc": make_uscc(f"91{county}{self.serial:09d}")}
-
-    def records(self, county: str, measure: str, spec: dict[str, Any], year: int,
-                count: int) -> None:
-        kind = spec["kind"]
-        where = {k: v[0] for k, v in (spec.get("where") or {}).items()}
-        for n in range(count):  # spread over the year, in date order
-            day = dt.date(year, 1, 1) + dt.timedelta(days=n * 364 // max(count, 1))
-            key = f"VS-{measure[:12]}-{county}-{year}-{n:05d}"
-            if kind in KIND_SPECS:
-                self.post(created(kind, spec, key, county, day, self.holder(county), where))
-                if KIND_SPECS[kind].items:
-                    self.certificates[county].append((key, day))
-                continue
-            # items issued under a record (international certificates), the earliest one
-            cert, issued = min(self.certificates[county], key=lambda c: c[1])
-            self.post({"type": "certification.international_issued", "record": cert,
-                       "occurred_on": max(day, issued).isoformat(), "data": {
-                           "certificate_no": key, "partner": "IQNet", "country": "DE"}})
-
-
-def created(kind: str, spec: dict[str, Any], key: str, county: str, day: dt.date,
-            holder: dict[str, str], where: dict[str, str]) -> dict[str, Any]:
-    """An envelope creating a record the measure counts: the kind's creating type that
-    reaches a counted state, with its data made from the type's own payload schema."""
-    reached = set(spec.get("reached") or spec.get("statuses") or ())
-    cls = next(c for c in KIND_SPECS[kind].events if c.creates() and c.STATUS in reached)
-    data: dict[str, Any] = {}
-    for name, declared in cls.Payload().fields.items():
-        if name in where:
-            data[name] = where[name]
-        elif declared.required or name in cls.REQUIRED_WHEN_NEW:
-            data[name] = _synthetic(declared, name, key, day, holder)
-    return {"type": cls.TYPE, "record": key, "tenant": county,
-            "occurred_on": day.isoformat(), "data": data}
-
-
-def _synthetic(field: fields.Field, name: str, key: str, day: dt.date,
-               holder: dict[str, str]) -> Any:
-    choices = getattr(field.validate, "choices", None)
-    if choices:
-        return next(iter(choices))
-    for cls, value in ((fields.Nested, holder), (fields.List, []), (fields.Integer, day.year),
-                       (fields.Date, FAR_DATE), (Code, f"{name}-{key}")):
-        if isinstance(field, cls):
-            return value
-    return f"核验{name}"
-
-
 def realise(svc, plan: Plan, found: list[Constraint], measures: dict[str, Any]) -> None:
     """Post the records, catch the projections up, then record the openings (each the seed
     figure itself, so its value is what the seed says at its date)."""
     scope = svc.directory.operator_scope()
     poster = Poster(svc, scope)
-    # certifications before their international certificates
+    # records before the items issued under them (international certificates)
     for (county, measure, year), count in sorted(
-            plan.records.items(), key=lambda item: (measures[item[0][1]]["kind"] ==
-                                                    "international_certificate", item[0])):
+            plan.records.items(), key=lambda item: (measures[item[0][1]]["kind"] not in
+                                                    KIND_SPECS, item[0])):
         poster.records(county, measure, measures[measure], year, count)
     poster.flush()
     for c in found:
