@@ -81,6 +81,13 @@ class RecordEvent(DomainEvent):
         return state != "voided" and (ANY in cls.SOURCES or state in cls.SOURCES)
 
     @classmethod
+    def check_payload(cls, data: dict[str, Any], occurred_on: dt.date | None,
+                      kind: str | None) -> dict[str, list[str]]:
+        """Checks of the envelope's data alone, before the record is read: field ->
+        messages (none by default). May complete `data` in place."""
+        return {}
+
+    @classmethod
     def check(cls, record: Any, data: dict[str, Any], occurred_on: dt.date) -> None:
         """Refuse the event (events.kind.RuleBroken) if its data contradicts the record's
         state; the lifecycle and scope are checked before (registry.decisions)."""

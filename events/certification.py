@@ -35,6 +35,14 @@ class CertificationIssued(RecordEvent):
     standards: list
     valid_until: dt.date
 
+    @classmethod
+    def check_payload(cls, data: dict[str, Any], occurred_on: dt.date | None,
+                      kind: str | None) -> dict[str, list[str]]:
+        valid_until = data.get("valid_until")
+        if valid_until and occurred_on and valid_until <= occurred_on:
+            return {"data.valid_until": ["Must be later than occurred_on."]}
+        return {}
+
 
 class CertificationRenewed(RecordEvent):
     """The certificate's validity was extended."""

@@ -14,7 +14,6 @@ from marshmallow import Schema, ValidationError, fields, validate
 from events.base import schema_of
 from events.catalogue import KINDS
 from events.fields import Code, IsoDate, StrictInteger, Text
-from events.catalogue import AMENDABLE
 
 MAX_KEY_LENGTH = 200
 
@@ -131,15 +130,8 @@ def parse_envelope(raw: Any, event_types: Mapping[str, Any], today: dt.date) -> 
         except ValidationError as exc:
             errors.update(flatten_errors(exc.messages, "data"))
             data = exc.valid_data if isinstance(exc.valid_data, dict) else {}
-        if type_name == "record.amended" and isinstance(data.get("changes"), Mapping) and kind in AMENDABLE:
-            try:
-                data["changes"] = schema_of(AMENDABLE[kind]).load(data["changes"])
-            except ValidationError as exc:
-                errors.update(flatten_errors(exc.messages, "data.changes"))
-        valid_until = data.get("valid_until")
-        if (type_name == "certification.issued" and valid_until and occurred_on
-                and valid_until <= occurred_on):
-            errors.setdefault("data.valid_until", []).append("Must be later than occurred_on.")
+        for name, messages in event_class.check_payload(data, occurred_on, kind).items():
+            errors.setdefault(name, []).extend(messages)
 
     if errors:
         raise EnvelopeInvalid(errors)

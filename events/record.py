@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -34,6 +35,23 @@ class RecordAmended(RecordEvent):
 
     changes: dict
     reason: str
+
+    @classmethod
+    def check_payload(cls, data: dict[str, Any], occurred_on: Any,
+                      kind: str | None) -> dict[str, list[str]]:
+        """The changes, loaded with what the record's kind lets an amendment correct."""
+        from events.base import schema_of
+        from events.catalogue import AMENDABLE
+        from events.envelope import flatten_errors
+
+        changes = data.get("changes")
+        if not isinstance(changes, Mapping) or kind not in AMENDABLE:
+            return {}
+        try:
+            data["changes"] = schema_of(AMENDABLE[kind]).load(changes)
+        except ValidationError as exc:
+            return flatten_errors(exc.messages, "data.changes")
+        return {}
 
     def apply(self, record: Any) -> None:
         record.attributes.update(self.changes)

@@ -165,39 +165,17 @@ def verify_store(log: EventLog, engine: Engine, public_key: Ed25519PublicKey,
         has_event = event is not None and event[0] == position
         if has_entry:
             report.entries += 1
-            if entry.prev_hash != prev_hash:
-                report.add(position, "the ledger entry does not link to the entry before it "
-                                     "(ledger entries altered or deleted)")
-                broken = True
-            if not has_event:
-                report.add(position, "the event sealed at this position is missing from the "
-                                     "event store (deleted)")
-                broken = True
-            elif isinstance(event[1], DecodeFailure):
-                report.add(position, f"the stored event no longer decodes ({event[1].reason})")
-                broken = True
-            elif chain_hash(entry.prev_hash, event[1]) != entry.hash:
-                report.add(position, "the stored event no longer matches its sealed hash "
-                                     "(altered after sealing)")
-                broken = True
+            problems = _entry_problems(entry, event if has_event else None, prev_hash)
             prev_hash = entry.hash
-        elif position <= head:
-            report.add(position, "an event in the sealed range was never sealed (inserted "
-                                 "afterwards)")
-            broken = True
-        for checkpoint in by_position.pop(position, []):
-            report.checkpoints += 1
-            if not has_entry:
-                report.add(position, "a signed checkpoint covers this position but the ledger "
-                                     "has no entry for it (ledger entries deleted)")
-            elif checkpoint["hash"] != entry.hash:
-                report.add(position, f"the ledger no longer matches the checkpoint signed at "
-                                     f"{checkpoint['signed_at']}: entries after "
-                                     f"{last_good_checkpoint} were rewritten",
-                           since=last_good_checkpoint + 1)
-            elif not broken:
-                last_good_checkpoint = position
-                report.authenticated_up_to = position
+        else:
+            problems = ["an event in the sealed range was never sealed (inserted afterwards)"] \
+                if position <= head else []
+        for problem in problems:
+            report.add(position, problem)
+        broken = broken or bool(problems)
+        last_good_checkpoint = _check_checkpoints(
+            report, position, by_position.pop(position, []), entry if has_entry else None,
+            broken, last_good_checkpoint)
         if has_entry:
             entry = next(entries_iter, None)
         if has_event:
@@ -210,6 +188,40 @@ def verify_store(log: EventLog, engine: Engine, public_key: Ed25519PublicKey,
                              f"ledger's head {head} (ledger truncated)")
     _tail_notes(report, log, head)
     return report
+
+
+def _entry_problems(entry: Any, event: tuple | None, prev_hash: str) -> list[str]:
+    """What is wrong with one ledger entry: its link, and the event it sealed."""
+    problems = []
+    if entry.prev_hash != prev_hash:
+        problems.append("the ledger entry does not link to the entry before it (ledger entries "
+                        "altered or deleted)")
+    if event is None:
+        problems.append("the event sealed at this position is missing from the event store "
+                        "(deleted)")
+    elif isinstance(event[1], DecodeFailure):
+        problems.append(f"the stored event no longer decodes ({event[1].reason})")
+    elif chain_hash(entry.prev_hash, event[1]) != entry.hash:
+        problems.append("the stored event no longer matches its sealed hash (altered after "
+                        "sealing)")
+    return problems
+
+
+def _check_checkpoints(report: Report, position: int, checkpoints: list[dict[str, Any]],
+                       entry: Any, broken: bool, last_good: int) -> int:
+    """The checkpoints signed at `position` against its entry; the last good position."""
+    for checkpoint in checkpoints:
+        report.checkpoints += 1
+        if entry is None:
+            report.add(position, "a signed checkpoint covers this position but the ledger has "
+                                 "no entry for it (ledger entries deleted)")
+        elif checkpoint["hash"] != entry.hash:
+            report.add(position, f"the ledger no longer matches the checkpoint signed at "
+                                 f"{checkpoint['signed_at']}: entries after {last_good} were "
+                                 "rewritten", since=last_good + 1)
+        elif not broken:
+            last_good = report.authenticated_up_to = position
+    return last_good
 
 
 def last_entry_position(engine: Engine) -> int:
