@@ -147,6 +147,7 @@ def template_helpers() -> dict[str, Any]:
         "reason_text": lambda key: labels.plain(labels.REASONS.get(key), current) or key,
         "is_reason_code": lambda key: key in labels.REASONS,
         "type_label": lambda key: labels.lookup(labels.EVENT_TYPES, key, current),
+        "field_label": lambda key: labels.lookup(labels.FIELDS, key, current),
         "role_label": lambda key: labels.lookup(labels.ROLES, key, current),
         "both": lambda zh, en: labels.label((zh or "", en or ""), current),
         "both_text": lambda zh, en: labels.plain((zh, en), current),

@@ -30,6 +30,19 @@ STATES: dict[str, tuple[str, str]] = {
     state: pair for kind in KIND_SPECS.values() for state, pair in kind.states.items()
 } | _pairs("state", {"voided": "voided"})
 
+# The data fields of the events and the attributes of records (中文, name as on the wire): the
+# fields every kind shares here, a kind's own from its schema's metadata (events/<kind>.py).
+FIELDS: dict[str, tuple[str, str]] = {name: (zh, name) for name, zh in {
+    "holder": "持有人", "product": "产品", "standards": "标准", "valid_until": "有效期至",
+    "reason": "原因", "certificate_no": "国际证书编号", "partner": "国际合作机构",
+    "country": "国家/地区", "title": "名称", "lead": "主导企业", "effective_on": "实施日期",
+    "new_code": "新标准号", "code": "标准号", "level": "级别", "year": "年度",
+    "awardee": "获奖组织", "gi_type": "地理标志类型", "name": "名称", "applicant": "申请人",
+    "registration_no": "登记号", "to_tenant": "迁入地区", "changes": "更正内容",
+    "voided_on": "作废日期",
+}.items()} | {name: (field.metadata["zh"], name) for cls in RECORD_EVENT_TYPES.values()
+             for name, field in cls.Payload().fields.items() if "zh" in field.metadata}
+
 STATUSES = _pairs("status", {
     "achieved": "achieved",
     "on_track": "on track",

@@ -23,9 +23,17 @@ def test_the_catalogue_parses_without_duplicates():
 
 def test_every_dashboard_label_has_its_chinese():
     for table in (labels.KINDS, labels.STATES, labels.STATUSES, labels.REASONS,
-                  labels.EVENT_TYPES, labels.ROLES, labels.CHROME):
+                  labels.EVENT_TYPES, labels.ROLES, labels.CHROME, labels.FIELDS):
         for key, (zh, en) in table.items():
             assert zh and zh != en, key
+
+
+def test_every_data_field_of_every_event_type_has_its_chinese_label():
+    from events import EVENT_TYPES
+
+    names = {n for cls in EVENT_TYPES.values() for n in cls.Payload().fields}
+    assert names and all(labels.FIELDS.get(n, ("", ""))[0] for n in names), sorted(
+        names - set(labels.FIELDS))
 
 
 def test_every_problem_title_has_its_chinese():
