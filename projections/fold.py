@@ -9,6 +9,7 @@ projector (projections.projector) loads what a page needs and writes `PageChange
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
@@ -29,9 +30,6 @@ class OpenRow(NamedTuple):
     start: int
     end: int | None
 
-    def interval(self) -> Interval:
-        return (self.tenant, self.metric, self.start, self.end)
-
 
 @dataclass(slots=True)
 class IntervalRow:
@@ -48,9 +46,13 @@ class IntervalRow:
     known_to: dt.datetime | None = None
 
 
+# tuple.__new__ builds the named row in C (OpenRow(...) runs Python; millions are made)
+_open_row = functools.partial(tuple.__new__, OpenRow)
+
+
 def open_rows(stored: list[list]) -> list[OpenRow]:
     """Rows as stored (JSON arrays) to named rows."""
-    return [OpenRow(*row) for row in stored]
+    return [_open_row(row) for row in stored]
 
 
 class HolderRows:
@@ -200,7 +202,8 @@ class Fold:
              deltas: Deltas) -> tuple[list[OpenRow], int]:
         """Close the rows that no longer hold, open the new ones, and record the deltas."""
         if len(rows) == len(intervals) and all(
-                row[1:] == interval for row, interval in zip(rows, intervals)):
+                row.tenant == iv[0] and row.metric == iv[1] and row.start == iv[2]
+                and row.end == iv[3] for row, iv in zip(rows, intervals)):
             return rows, next_seq  # nothing changed (the common case for holders)
         wanted: dict[Interval, int] = {}
         for interval in intervals:
@@ -208,7 +211,7 @@ class Fold:
         kept: list[OpenRow] = []
         inserts = changes.inserts
         for row in rows:
-            interval = row.interval()
+            interval = row[1:]  # (tenant, metric, start, end)
             count = wanted.get(interval)
             if count:
                 wanted[interval] = count - 1
@@ -225,7 +228,7 @@ class Fold:
                 deltas[(row.tenant, row.metric, row.end)] += 1
         for (tenant, metric, start, end), count in wanted.items():
             for _ in range(count):
-                kept.append(OpenRow(next_seq, tenant, metric, start, end))
+                kept.append(_open_row((next_seq, tenant, metric, start, end)))
                 inserts[(owner, next_seq)] = IntervalRow(owner, next_seq, tenant, metric,
                                                          start, end, known)
                 next_seq += 1

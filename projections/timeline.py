@@ -17,7 +17,9 @@ from typing import Any, Iterable
 from events import KIND_SPECS
 from projections.families import ITEM_HELD, Family
 
-Interval = tuple[str, str, int, int | None]  # (tenant, metric, from, to) — to exclusive
+Interval = tuple[str, str, int, int | None]
+# The kinds of items counted under records (international certificates).
+ITEM_KINDS = frozenset(k.items.kind for k in KIND_SPECS.values() if k.items)  # (tenant, metric, from, to) — to exclusive
 
 
 @dataclass
@@ -107,8 +109,7 @@ class Timeline:
     def units(self, kind: str) -> list[tuple[str, list[Segment]]]:
         """The counted units of a family kind: the record itself, or its items (cached
         until the next mutation)."""
-        items = KIND_SPECS[self.kind].items
-        if items is None or kind != items.kind:
+        if kind not in ITEM_KINDS:
             return [("", self.segments())] if kind == self.kind else []
         found = self._units.get(kind)
         if found is None:
@@ -116,7 +117,10 @@ class Timeline:
         return found
 
     def _item_units(self) -> list[tuple[str, list[Segment]]]:
-        held_while = KIND_SPECS[self.kind].items.held_while
+        items = KIND_SPECS[self.kind].items
+        if items is None:
+            return []
+        held_while = items.held_while
         segments = self.segments()
         units = []
         for number, (issued, withdrawn) in sorted(self.items.items()):
