@@ -199,8 +199,9 @@ def projections_rebuild() -> None:
 
 @projections.command("vacuum")
 def projections_vacuum() -> None:
-    """Reclaim dead rows and refresh planner statistics of the live read models (for a
-    PostgreSQL server without autovacuum, or after a long catch-up)."""
+    """Reclaim dead rows and refresh planner statistics of the live read models and of the
+    event store's table (for a PostgreSQL server without autovacuum, or after a long
+    catch-up or a bulk import)."""
     from projections.runner import vacuum_analyze
     from projections.tables import live_generation
 
@@ -210,8 +211,9 @@ def projections_vacuum() -> None:
         if not generation:
             raise click.ClickException("no read models yet: run `registry init`")
         names = vacuum_analyze(svc.writer_engine(), generation)
+        svc.log.analyze()
         click.echo(f"vacuumed and analysed {len(names)} tables of generation {generation}: "
-                   f"{', '.join(names)}", err=True)
+                   f"{', '.join(names)}; analysed the events table", err=True)
     finally:
         svc.close()
 

@@ -106,6 +106,7 @@ class EventLog:
                 "SELECT notification_id AS position, originator_id, originator_version, topic, state "
                 "FROM {} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
             ).format(table)
+            self._analyze_sql = SQL("ANALYZE {}").format(table)
 
     @classmethod
     def memory(cls) -> "EventLog":
@@ -124,6 +125,21 @@ class EventLog:
         stored = [self.mapper.to_stored_event(event) for event in events]
         positions = self.recorder.insert_events(stored)
         return list(positions or ())
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the events table. The histories of plans and
+        openings are read by id on every progress request; without statistics (a server
+        without autovacuum, right after a bulk load) PostgreSQL plans those reads as
+        parallel scans of the whole table (20-45 ms each at 2M events instead of 0.1)."""
+        if self.in_memory:
+            return
+        if self.is_postgres:
+            with self.recorder.datastore.get_connection() as connection:
+                connection.execute(self._analyze_sql)
+                connection.commit()
+        else:
+            with self.recorder.datastore.transaction(commit=True) as cursor:
+                cursor.execute(f"ANALYZE {self.recorder.events_table_name}")
 
     def history(self, originator_id: UUID) -> list[Positioned]:
         """Every event of one aggregate, in version order, with positions."""

@@ -225,6 +225,7 @@ def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
     if engine.dialect.name == "postgresql":
         # statistics for the planner before readers arrive (autovacuum would take a while)
         vacuum_analyze(engine, new)
+    log_.analyze()  # and of the events table, which progress reads plans and openings from
     while projector.catch_up(limit=5000, progress=progress):
         pass
     with engine.begin() as conn:
