@@ -88,8 +88,16 @@ def test_a_database_outage_gives_503_and_loses_nothing_acknowledged(private_pg, 
             time.sleep(float(after.headers["Retry-After"]))
         assert after.status_code in (200, 201), after.text
         last = after.json()["position"]
-        counts = session.get(f"{base}/v1/tenants/330000/counts",
-                             params={"min_position": last, "as_of": "2024-01-01"}, timeout=30)
+        # and the projector, restarted with backoff after the outage, catches up: a reader
+        # that honours Retry-After gets the counts at that position
+        deadline = time.monotonic() + 60
+        while True:
+            counts = session.get(f"{base}/v1/tenants/330000/counts",
+                                 params={"min_position": last, "as_of": "2024-01-01"},
+                                 timeout=30)
+            if counts.status_code != 503 or time.monotonic() > deadline:
+                break
+            time.sleep(float(counts.headers["Retry-After"]))
         assert counts.status_code == 200, counts.text
         # nothing acknowledged was lost
         keys, cursor = set(), None
