@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -81,7 +81,6 @@ class Operation:
     body: str | None = None  # a component schema
     public: bool = False
     description: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def documented(summary: str, id: str, answers: dict[int, dict[str, Any]],
@@ -159,7 +158,7 @@ def _operation(rule_path: str, operation: Operation, plugin: MarshmallowPlugin) 
             "content": {"application/problem+json": {"schema": PROBLEM}}})
     responses.setdefault("429", TOO_MANY)
     document["responses"] = responses
-    return {**document, **operation.extra}
+    return document
 
 
 def _excel_twin(document: dict) -> dict:
