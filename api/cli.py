@@ -175,9 +175,12 @@ def projections() -> None:
 
 
 @projections.command("rebuild")
-def projections_rebuild() -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes that fold the log (PostgreSQL; default: one per core from "
+                   "100,000 positions, else one).")
+def projections_rebuild(workers: int | None) -> None:
     """Replay every event into fresh read models, then switch readers to them."""
-    from projections.runner import ProcessLock, rebuild
+    from projections.runner import ProcessLock, rebuild, rebuild_workers
 
     settings = Settings.from_env()
     require_store(settings)
@@ -187,11 +190,17 @@ def projections_rebuild() -> None:
     svc = _open()
     try:
         total = svc.log.max_position()
-        with click.progressbar(length=total, label="replaying events", file=sys.stderr) as bar:
-            generation = rebuild(svc.log, svc.writer_engine(), svc.lineage, svc.families,
-                                 progress=bar.update)
-        click.echo(f"rebuilt {total} positions into generation {generation}; readers "
-                   "switched", err=True)
+        engine = svc.writer_engine()
+        if engine.dialect.name != "postgresql":
+            workers = 1  # SQLite has one writer at a time
+        elif workers is None:
+            workers = rebuild_workers(engine, total)
+        label = f"replaying events ({workers} process{'es' if workers > 1 else ''})"
+        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+            generation = rebuild(svc.log, engine, svc.lineage, svc.families,
+                                 progress=bar.update, workers=workers)
+        click.echo(f"rebuilt {total} positions into generation {generation} with {workers} "
+                   f"process{'es' if workers > 1 else ''}; readers switched", err=True)
     finally:
         svc.close()
         lock.release()

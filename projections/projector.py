@@ -21,7 +21,7 @@ import datetime as dt
 import gc
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, select
@@ -29,7 +29,7 @@ from sqlalchemy import Engine, select
 from events import KIND_SPECS, RECORD_EVENT_CLASSES
 from events.store import EventLog
 from projections.families import Family, FamilySet
-from projections.fold import Fold, HolderRows, Memory, PageChanges, open_rows
+from projections.fold import Deltas, Fold, HolderRows, Memory, PageChanges, open_rows
 from projections.sqlwrite import PageRows, PageWriter, page_writer
 from projections.state import RecordState, utc_naive
 from projections.tracking import ConcurrentProjector, advance
@@ -135,14 +135,23 @@ class Projector:
 
     def _read(self, start: int, limit: int) -> tuple[int, list[tuple[int, Any]]] | None:
         """The record events of the next page and the position the page reaches."""
+        read = self._read_stored(start, limit)
+        if read is None:
+            return None
+        end, notifications = read
+        decode = self.log.mapper.to_domain_event
+        return end, [(n.id, decode(n)) for n in notifications]
+
+    def _read_stored(self, start: int, limit: int) -> tuple[int, list[Any]] | None:
+        """The next page's record events as stored (not decoded), and the position the page
+        reaches."""
         head = self.log.max_position()
         if head <= start:
             return None
         notifications = self.log.recorder.select_notifications(
             start=start, limit=limit, stop=head, topics=TOPIC_LIST, inclusive_of_start=False)
         end = notifications[-1].id if len(notifications) >= limit else head
-        decode = self.log.mapper.to_domain_event
-        return end, [(n.id, decode(n)) for n in notifications if n.topic in RECORD_TOPICS]
+        return end, [n for n in notifications if n.topic in RECORD_TOPICS]
 
     def _memory_at(self, start: int) -> Memory:
         memory = self._memory
@@ -230,50 +239,55 @@ class Projector:
         return self._writers[key]
 
     def bulk_load(self, limit: int = 20000, progress: Callable[[int], None] | None = None,
-                  flush_rows: int = 500_000) -> int:
+                  flush_rows: int = 500_000, workers: int = 1) -> int:
         """Fill this projector's empty generation from the whole log: everything is kept in
         memory and each table written once (rows already closed on the way; on PostgreSQL the
         intervals in a second connection beside the other tables), then, once all of it is
-        committed, the tracking position of the last page, exactly. A crash leaves a
-        generation that is not live and that the next rebuild drops and refills. Returns
-        the position reached."""
+        committed, the series and the tracking position of the last page, exactly. A crash
+        leaves a generation that is not live and that the next rebuild drops and refills.
+        With `workers` > 1 on PostgreSQL the fold is split over that many processes by
+        holder (projections.parallel). Returns the position reached."""
         self._follow()
-        start = position = self.position()
-        if start != 0:
+        if self.position() != 0:
             raise ValueError("bulk_load needs an empty generation")
-        memory = self._memory_at(0)
-        changes = PageChanges()
-        count = 0
+        if workers > 1 and self.engine.dialect.name == "postgresql":
+            from projections.parallel import bulk_load_parallel
+
+            self._memory = None  # the folds' memories stay in their processes
+            return bulk_load_parallel(self, workers, limit, progress, flush_rows)
+        pages = _Pages(self, limit, progress)
         try:
-            with cyclic_gc_paused():
-                with ThreadPoolExecutor(1, thread_name_prefix="projector-writer") as writer:
-                    writes = []
-                    while (read := self._read(position, limit)) is not None:
-                        end, events = read
-                        self._fold(events, memory, changes)
-                        count += len(events)
-                        if progress:
-                            progress(end - position)
-                        position = end
-                        if changes.closed_inserts >= flush_rows:  # final: written meanwhile
-                            writes.append(writer.submit(
-                                self._bulk_write, intervals=changes.take_closed_inserts()))
-                    final = {"states": memory.states.values(),
-                             "holders": memory.holders.values(),
-                             "intervals": list(changes.inserts.values()),
-                             "deltas": self.fold.series_deltas(changes)}
-                    if self.engine.dialect.name != "sqlite":  # one writer at a time there
-                        writes.append(writer.submit(self._bulk_write,
-                                                    intervals=final.pop("intervals")))
-                    self._bulk_write(**final)
-                    for write in writes:
-                        write.result()
-                self._bulk_write(start=start, end=position, count=count)  # the tracking last
+            deltas = self.bulk_fold(pages, flush_rows)
+            self._bulk_write(end=pages.position, count=pages.count, deltas=deltas)
         except BaseException:
             self._memory = None
             raise
-        memory.position = position
-        return position
+        self._memory.position = pages.position
+        return pages.position
+
+    def bulk_fold(self, pages: Iterable[list[tuple[int, Any]]], flush_rows: int) -> Deltas:
+        """Fold pages of events into a fresh memory and write the records, holders and
+        intervals to this generation's empty tables (intervals already closed while folding,
+        in a second thread); return the series deltas, not written."""
+        memory = self._memory = Memory(self.model.generation, 0)
+        changes = PageChanges()
+        with cyclic_gc_paused(), ThreadPoolExecutor(
+                1, thread_name_prefix="projector-writer") as writer:
+            writes = []
+            for events in pages:
+                self._fold(events, memory, changes)
+                if changes.closed_inserts >= flush_rows:  # final: written meanwhile
+                    writes.append(writer.submit(
+                        self._bulk_write, intervals=changes.take_closed_inserts()))
+            final = {"states": memory.states.values(), "holders": memory.holders.values(),
+                     "intervals": list(changes.inserts.values())}
+            if self.engine.dialect.name != "sqlite":  # one writer at a time there
+                writes.append(writer.submit(self._bulk_write,
+                                            intervals=final.pop("intervals")))
+            self._bulk_write(**final)
+            for write in writes:
+                write.result()
+        return self.fold.series_deltas(changes)
 
     def _bulk_write(self, start: int = 0, end: int | None = None, count: int = 0,
                     states=(), holders=(), intervals=(), deltas=None) -> None:
@@ -328,6 +342,25 @@ class Projector:
                 raise
         memory.position = position
         return total
+
+
+class _Pages:
+    """The log's record events page by page, decoded, with the position and the number of
+    record events read so far."""
+
+    def __init__(self, projector: Projector, limit: int,
+                 progress: Callable[[int], None] | None) -> None:
+        self.projector, self.limit, self.progress = projector, limit, progress
+        self.position = self.count = 0
+
+    def __iter__(self) -> Iterator[list[tuple[int, Any]]]:
+        while (read := self.projector._read(self.position, self.limit)) is not None:
+            end, events = read
+            yield events
+            self.count += len(events)
+            if self.progress:
+                self.progress(end - self.position)
+            self.position = end
 
 
 __all__ = ["ConcurrentProjector", "Family", "Projector", "RECORD_TOPICS"]

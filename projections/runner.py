@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import threading
 import time
 from typing import Callable, Protocol
@@ -17,6 +18,7 @@ from eventsourcing.persistence import PersistenceError
 
 from events.store import EventLog
 from projections.families import FamilySet
+from projections.parallel import SplitMismatch
 from projections.projector import ConcurrentProjector, Projector
 from projections.status import clear_failure, record_failure
 from projections.tables import (
@@ -180,6 +182,21 @@ def rebuild_if_outdated(log_: EventLog, engine: Engine, lineage: Callable[[str],
     return True
 
 
+def _bulk_load(projector: Projector, indexes, workers: int,
+               progress: Callable[[int], None] | None) -> None:
+    """Empty tables for the projector's generation, without their secondary indexes, and
+    bulk-load them."""
+    model, engine = projector.model, projector.engine
+    model.metadata.drop_all(engine)
+    model.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for index in indexes:
+            index.drop(conn)
+    projector._tracking_ready = False
+    projector.ensure_tracking()
+    projector.bulk_load(progress=progress, workers=workers)
+
+
 def vacuum_analyze(engine: Engine, generation: int) -> list[str]:
     """Reclaim the rows the projector's updates left behind and refresh the planner's
     statistics of one generation's tables (PostgreSQL: `VACUUM (ANALYZE)`, which blocks
@@ -196,29 +213,43 @@ def vacuum_analyze(engine: Engine, generation: int) -> list[str]:
     return names
 
 
+def rebuild_workers(engine: Engine, positions: int) -> int:
+    """How many processes fold a rebuild by default: one per core on PostgreSQL once the
+    log is large enough to repay the forks (SQLite has one writer: always one)."""
+    if engine.dialect.name != "postgresql" or positions < PARALLEL_FROM:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+PARALLEL_FROM = 100_000  # positions
+MAX_WORKERS = 8
+
+
 def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
             families: FamilySet, progress: Callable[[int], None] | None = None,
-            grace_seconds: float = 2.0) -> int:
+            grace_seconds: float = 2.0, workers: int | None = None) -> int:
     """Replay the whole log into a fresh generation, switch readers to it in one
     transaction, then drop the old generation. Returns the new generation.
 
     The new generation is bulk-loaded (everything in memory, each table written once, the
-    secondary indexes created afterwards); events stored meanwhile are then applied page by
-    page as usual. A crash before the switch leaves an unused generation that the next
-    rebuild drops and refills. The tables are ordinary (logged) tables throughout."""
+    secondary indexes created afterwards), folded by `workers` processes on PostgreSQL
+    (default: `rebuild_workers`); events stored meanwhile are then applied page by page as
+    usual. A crash before the switch leaves an unused generation that the next rebuild
+    drops and refills. The tables are ordinary (logged) tables throughout."""
     current = live_generation(engine)
     new = current + 1
     model = read_model(new)
     ensure_extensions(engine)
-    model.metadata.drop_all(engine)
-    model.metadata.create_all(engine)
+    if workers is None:
+        workers = rebuild_workers(engine, log_.max_position())
     indexes = secondary_indexes(model)
-    with engine.begin() as conn:
-        for index in indexes:
-            index.drop(conn)
     projector = Projector(log_, engine, lineage, families, generation=new)
-    projector.ensure_tracking()
-    projector.bulk_load(progress=progress)
+    try:
+        _bulk_load(projector, indexes, workers, progress)
+    except SplitMismatch as exc:  # never expected; the serial fold needs no split
+        log.warning("the parallel rebuild's split missed a holder (%s): folding serially",
+                    exc)
+        _bulk_load(projector, indexes, 1, progress)
     with engine.begin() as conn:
         for index in indexes:
             index.create(conn)

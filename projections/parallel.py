@@ -1,0 +1,204 @@
+"""A rebuild's bulk load folded in several processes, split by holder.
+
+Records affect one another only through their holders: a holder family counts an enterprise
+once however many of its records count, so its rows depend on every record that ever named
+that holder. Records that ever share a holder (through the event that created them or an
+amendment of the holder) form one group, and each group is folded whole, in log order, by
+one process; every other row is the record's own. So each process writes the records,
+holders and intervals of its groups, and what no group owns alone, the series per tenant,
+metric and day, is the sum of the processes' deltas, written by the parent with the tracking
+position once every process has committed.
+
+The groups are found before any event is decoded, from the stored bytes: every holder is a
+JSON object with a "uscc" member, so any event that names a holder holds `"uscc":"…"`.
+A value found that is no holder only joins groups that need not be joined (the folds stay
+the same, the split less even). Each process checks afterwards that every holder it folded
+was assigned to it and fails the load if not (`SplitMismatch`; the rebuild then folds
+serially): a wrong split is never written as a result.
+
+Processes are forked (the stored events are shared, not copied or pickled), each with its
+own database connections (`Engine.dispose(close=False)`, SQLAlchemy's recipe for a forked
+child). PostgreSQL only: SQLite has one writer at a time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import multiprocessing
+import re
+from collections import Counter, defaultdict
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from projections.fold import Deltas
+
+if TYPE_CHECKING:
+    from projections.projector import Projector
+
+USCC = re.compile(rb'"uscc"\s*:\s*"((?:[^"\\]|\\.)*)"')
+TENANT_KEYS = (b'"tenant":"', b'"to_tenant":"')
+
+
+class SplitMismatch(Exception):
+    """A process folded a holder that the split gave to another one, or met a tenant whose
+    lineage was not prepared for it: the rebuild folds serially instead."""
+
+
+def holders_named(state: bytes) -> list[str]:
+    """The USCCs an event's stored state names (any "uscc" member)."""
+    if b'"uscc"' not in state:
+        return []
+    return [json.loads(b'"' + value + b'"') if b"\\" in value else value.decode()
+            for value in USCC.findall(state)]
+
+
+def tenants_named(state: bytes) -> Iterator[str]:
+    """The tenant codes an event's stored state names (as the library's JSON writes them;
+    one missed fails the parallel fold, see `Lineages`)."""
+    for key in TENANT_KEYS:
+        i = state.find(key)
+        while i >= 0:
+            i += len(key)
+            j = state.find(b'"', i)
+            yield state[i:j].decode()
+            i = state.find(key, j)
+
+
+def split(stored: list[Any], workers: int) -> tuple[bytearray, dict[str, int], set[str]]:
+    """Assign every record, with every holder it ever names, to one of `workers` parts:
+    (the part of each stored event, in order; the part of each holder; the tenants named).
+    Groups go to the part with the fewest events so far, the largest group first."""
+    parent: dict[Any, Any] = {}
+
+    def find(node: Any) -> Any:
+        root = node
+        while (up := parent.get(root, root)) != root:
+            root = up
+        while node != root:  # path compression
+            parent[node], node = root, parent[node]
+        return root
+
+    events: Counter = Counter()
+    named: set[str] = set()
+    tenants: set[str] = set()
+    for notification in stored:
+        tenants.update(tenants_named(notification.state))
+        record = notification.originator_id
+        events[record] += 1
+        for holder in holders_named(notification.state):
+            named.add(holder)
+            a, b = find(record), find(holder)
+            if a != b:
+                parent[a] = b
+    sizes: Counter = Counter()
+    for record, count in events.items():
+        sizes[find(record)] += count
+    load = [(0, part) for part in range(workers)]
+    part_of_group: dict[Any, int] = {}
+    for group, count in sorted(sizes.items(), key=lambda item: (-item[1], str(item[0]))):
+        total, part = heapq.heappop(load)
+        part_of_group[group] = part
+        heapq.heappush(load, (total + count, part))
+    parts = bytearray(part_of_group[find(n.originator_id)] for n in stored)
+    holders = {holder: part_of_group[find(holder)] for holder in named}
+    return parts, holders, tenants
+
+
+class Lineages:
+    """The lineages of the tenants the events name, looked up in the parent before the
+    fork: a forked process must not read the tenant tree through the parent's connections."""
+
+    def __init__(self, lineage: Callable[[str], list[str]], tenants: set[str]) -> None:
+        self.table = {code: lineage(code) for code in tenants}
+
+    def __call__(self, code: str) -> list[str]:
+        found = self.table.get(code)
+        if found is None:
+            raise SplitMismatch(f"tenant {code} was not among the tenants prepared")
+        return found
+
+
+class _Job:
+    """What the forked processes inherit (set just before the fork, cleared after)."""
+
+    def __init__(self, projector: "Projector", stored: list[Any], parts: bytearray,
+                 holders: dict[str, int], lineages: Lineages, limit: int, flush_rows: int,
+                 scanned) -> None:
+        self.projector, self.stored, self.parts, self.holders = projector, stored, parts, holders
+        self.lineages = lineages
+        self.limit, self.flush_rows, self.scanned = limit, flush_rows, scanned
+
+
+_job: _Job | None = None
+
+
+def _fold_part(part: int) -> tuple[Deltas, int]:
+    """In a forked process: fold this part's events, write its rows, return its series
+    deltas and how many events it folded."""
+    job = _job
+    projector = job.projector
+    projector.engine.dispose(close=False)  # the parent's connections stay the parent's
+    projector.fold.lineage = job.lineages  # and so do the event store's
+    decode = projector.log.mapper.to_domain_event
+    stored, parts, limit = job.stored, job.parts, job.limit
+    folded = 0
+
+    def pages():
+        nonlocal folded
+        for i in range(0, len(stored), limit):
+            page = [(n.id, decode(n))
+                    for n, p in zip(stored[i:i + limit], parts[i:i + limit]) if p == part]
+            folded += len(page)
+            yield page
+            job.scanned[part] = min(i + limit, len(stored))
+
+    deltas = projector.bulk_fold(pages(), job.flush_rows)
+    strays = [holder for holder in projector._memory.members
+              if job.holders.get(holder) != part]
+    if strays:
+        raise SplitMismatch(f"part {part} folded holders of other parts: {strays[:5]}")
+    return dict(deltas), folded
+
+
+def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
+                       progress: Callable[[int], None] | None, flush_rows: int) -> int:
+    """Projector.bulk_load over `workers` processes; returns the position reached."""
+    global _job
+    stored: list[Any] = []
+    position = 0
+    while (read := projector._read_stored(position, limit)) is not None:
+        position, page = read
+        stored.extend(page)
+    parts, holders, tenants = split(stored, workers)
+    scanned = multiprocessing.get_context("fork").Array("q", workers, lock=False)
+    _job = _Job(projector, stored, parts, holders, Lineages(projector.lineage, tenants),
+                limit, flush_rows, scanned)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_fold_part, part) for part in range(workers)]
+            reported = 0
+            while True:
+                done, pending = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
+                if progress and stored:  # positions, by the slowest process's scan
+                    reach = position * min(scanned) // len(stored)
+                    if reach > reported:
+                        progress(reach - reported)
+                        reported = reach
+                if not pending or any(f.exception() for f in done):
+                    break
+            results = [future.result() for future in futures]
+    finally:
+        _job = None
+    deltas: Deltas = defaultdict(int)
+    for part_deltas, _ in results:
+        for key, amount in part_deltas.items():
+            deltas[key] += amount
+    count = sum(folded for _, folded in results)
+    projector._bulk_write(end=position, count=count, deltas=deltas)
+    if progress and position > reported:
+        progress(position - reported)
+    return position
+
+
+__all__ = ["SplitMismatch", "bulk_load_parallel", "holders_named", "split"]

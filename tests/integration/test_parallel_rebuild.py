@@ -1,0 +1,124 @@
+"""A rebuild folded by several processes (projections.parallel, PostgreSQL) writes the same
+rows as the serial rebuild and as the projector page by page: for random histories in which
+records share holders, change holders and move between tenants; when the split misses a
+holder it says so and folds serially; and `registry projections rebuild --workers N`."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api.services import Services
+from projections import parallel
+from projections.runner import rebuild, rebuild_workers
+from projections.tables import live_generation
+from tenants import seed
+from tests.consistency import read_model_snapshot as snapshot
+from tests.helpers import holder
+from tests.integration import test_counts_property as histories
+
+EXAMPLES = itertools.count()
+# More enterprises than the counts property uses, so that the records fall into several
+# groups (records sharing a holder stay in one).
+HOLDERS = [holder(f"企业{i}", "330523", 930 + i) for i in range(12)]
+
+
+@pytest.fixture
+def pg_services(pg_settings):
+    svc = Services.open(pg_settings, create_tables=True)
+    svc.directory.register_tenants(seed.tenants())
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+def pg_client(pg_settings, pg_services):
+    from api import create_app
+
+    return create_app(settings=pg_settings).test_client()
+
+
+@pytest.fixture
+def pg_tokens(pg_services):
+    tokens = {}
+    for key, role in (("cb", "certification-body"), ("admin", "admin")):
+        _, tokens[key] = pg_services.directory.add_principal(f"{key} 330000", role, "330000")
+    return tokens
+
+
+def fresh(services, workers: int) -> dict:
+    engine = services.writer_engine()
+    return snapshot(engine, rebuild(services.log, engine, services.lineage, services.families,
+                                    grace_seconds=0, workers=workers))
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, phases=histories.NO_SHRINK,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(plans=st.lists(histories.record_plan, min_size=2, max_size=8))
+def test_a_parallel_rebuild_equals_the_serial_one_and_the_projector(
+        pg_client, pg_tokens, pg_services, monkeypatch, plans):
+    monkeypatch.setattr(histories, "HOLDERS", HOLDERS)
+    histories.play(pg_client, pg_tokens, pg_services, plans, prefix=f"R{next(EXAMPLES)}")
+    pg_services.projector().catch_up()
+    engine = pg_services.writer_engine()
+    live = snapshot(engine, live_generation(engine))
+    assert fresh(pg_services, 1) == live
+    assert fresh(pg_services, 3) == live
+
+
+def test_a_split_that_misses_a_holder_is_caught_and_the_rebuild_folds_serially(
+        pg_client, pg_tokens, pg_services, monkeypatch, caplog):
+    plans = [("certification", "330523", [(0, 10, 1), (5, 30, 7)]),
+             ("certification", "330106", [(0, 20, 1)]),
+             ("award", "330326", [(0, 40, 3)]), ("gi", "330106", [(1, 50, 5)])]
+    monkeypatch.setattr(histories, "HOLDERS", HOLDERS)
+    histories.play(pg_client, pg_tokens, pg_services, plans, prefix="M")
+    expected = fresh(pg_services, 1)
+    real_split = parallel.split
+
+    def wrong_split(stored, workers):  # records alternate between parts; holders: none
+        _, _, tenants = real_split(stored, workers)
+        order = {}
+        for n in stored:
+            order.setdefault(n.originator_id, len(order) % workers)
+        return bytearray(order[n.originator_id] for n in stored), {}, tenants
+
+    monkeypatch.setattr(parallel, "split", wrong_split)
+    with caplog.at_level(logging.WARNING, logger="registry.projector"):
+        assert fresh(pg_services, 2) == expected
+    assert "folding serially" in caplog.text and "folded holders of other parts" in caplog.text
+
+
+def test_the_default_is_one_process_per_core_on_a_large_postgresql_log_only(pg_services):
+    engine = pg_services.writer_engine()
+    assert rebuild_workers(engine, 10) == 1
+    assert rebuild_workers(engine, 10**6) == min(os.cpu_count() or 1, 8)
+
+
+def test_the_rebuild_command_takes_a_number_of_processes(pg_settings, pg_client, pg_tokens,
+                                                         pg_services):
+    plans = [("certification", "330523", [(0, 10, 1), (3, 30, 4)]),
+             ("standard", "330106", [(0, 20, 2)])]
+    histories.play(pg_client, pg_tokens, pg_services, plans, prefix="C")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env.update(REGISTRY_DATABASE_URL=pg_settings.database_url,
+               REGISTRY_DATABASE_SCHEMA=pg_settings.database_schema)
+    engine = pg_services.writer_engine()
+    before = live_generation(engine)
+    done = subprocess.run([str(Path(sys.executable).parent / "registry"), "projections",
+                           "rebuild", "--workers", "2"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "2 processes" in done.stderr
+    after = live_generation(engine)
+    assert after == before + 1
+    assert snapshot(engine, after) == fresh(pg_services, 1)
