@@ -16,7 +16,7 @@ from typing import Any, Callable, NamedTuple
 
 from events import KIND_SPECS
 from projections.families import FamilySet, unit_kinds
-from projections.state import RecordState, utc_naive
+from projections.state import RecordState
 from projections.timeline import Interval, Rule, holder_intervals, record_intervals, unit_facts
 
 
@@ -130,7 +130,7 @@ class Fold:
             old = self.holder_facts(state) if rules else None
             state.apply(event, position)
             changes.records[rid] = state
-            known = utc_naive(event.timestamp)
+            known = state.updated_at  # the event's recorded time, naive UTC
             state.rows, state.next_seq = self.diff(
                 rid, state.rows, state.next_seq,
                 record_intervals(state.timeline, self.record_rules[state.kind]), known,

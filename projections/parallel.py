@@ -24,14 +24,16 @@ child). PostgreSQL only: SQLite has one writer at a time.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import multiprocessing
 import re
 from collections import Counter, defaultdict
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from projections.fold import Deltas
+from projections.projector import cyclic_gc_paused
 
 if TYPE_CHECKING:
     from projections.projector import Projector
@@ -53,25 +55,33 @@ def holders_named(state: bytes) -> list[str]:
             for value in USCC.findall(state)]
 
 
-def tenants_named(state: bytes) -> Iterator[str]:
-    """The tenant codes an event's stored state names (as the library's JSON writes them;
-    one missed fails the parallel fold, see `Lineages`)."""
+def tenants_named(state: bytes) -> Iterator[bytes]:
+    """The tenant codes an event's stored state names, as bytes (as the library's JSON
+    writes them; one missed fails the parallel fold, see `Lineages`)."""
     for key in TENANT_KEYS:
         i = state.find(key)
         while i >= 0:
             i += len(key)
             j = state.find(b'"', i)
-            yield state[i:j].decode()
+            yield state[i:j]
             i = state.find(key, j)
 
 
-def split(stored: list[Any], workers: int) -> tuple[bytearray, dict[str, int], set[str]]:
-    """Assign every record, with every holder it ever names, to one of `workers` parts:
-    (the part of each stored event, in order; the part of each holder; the tenants named).
-    Groups go to the part with the fewest events so far, the largest group first."""
-    parent: dict[Any, Any] = {}
+class Split:
+    """Assigns every record, with every holder it ever names, to one of the parts: fed the
+    stored events page by page (while the next page is read), then `assign`ed.
 
-    def find(node: Any) -> Any:
+    Records are keyed by their id's integer (hashed in C, unlike UUID objects) and holders
+    by their USCC strings; the union-find compresses paths as it goes."""
+
+    def __init__(self) -> None:
+        self.parent: dict[Any, Any] = {}
+        self.ids: list[int] = []
+        self.named: set[str] = set()
+        self.tenants: set[bytes] = set()
+
+    def find(self, node: Any) -> Any:
+        parent = self.parent
         root = node
         while (up := parent.get(root, root)) != root:
             root = up
@@ -79,30 +89,45 @@ def split(stored: list[Any], workers: int) -> tuple[bytearray, dict[str, int], s
             parent[node], node = root, parent[node]
         return root
 
-    events: Counter = Counter()
-    named: set[str] = set()
-    tenants: set[str] = set()
-    for notification in stored:
-        tenants.update(tenants_named(notification.state))
-        record = notification.originator_id
-        events[record] += 1
-        for holder in holders_named(notification.state):
-            named.add(holder)
-            a, b = find(record), find(holder)
-            if a != b:
-                parent[a] = b
-    sizes: Counter = Counter()
-    for record, count in events.items():
-        sizes[find(record)] += count
-    load = [(0, part) for part in range(workers)]
-    part_of_group: dict[Any, int] = {}
-    for group, count in sorted(sizes.items(), key=lambda item: (-item[1], str(item[0]))):
-        total, part = heapq.heappop(load)
-        part_of_group[group] = part
-        heapq.heappush(load, (total + count, part))
-    parts = bytearray(part_of_group[find(n.originator_id)] for n in stored)
-    holders = {holder: part_of_group[find(holder)] for holder in named}
-    return parts, holders, tenants
+    def add(self, stored: list[Any]) -> None:
+        ids = [n.originator_id.int for n in stored]
+        self.ids.extend(ids)
+        find, parent, named, tenants = self.find, self.parent, self.named, self.tenants
+        for record, notification in zip(ids, stored):
+            state = notification.state
+            tenants.update(tenants_named(state))
+            for holder in holders_named(state):
+                named.add(holder)
+                a, b = find(record), find(holder)
+                if a != b:
+                    parent[a] = b
+
+    def assign(self, workers: int) -> tuple[bytearray, dict[str, int], set[str]]:
+        """(the part of each stored event, in order; the part of each holder; the tenants
+        named). Groups go to the part with the fewest events so far, the largest first."""
+        find = self.find
+        events = Counter(self.ids)
+        sizes: Counter = Counter()
+        group_of = {record: find(record) for record in events}
+        for record, count in events.items():
+            sizes[group_of[record]] += count
+        load = [(0, part) for part in range(workers)]
+        part_of_group: dict[Any, int] = {}
+        for group, count in sorted(sizes.items(), key=lambda item: (-item[1], str(item[0]))):
+            total, part = heapq.heappop(load)
+            part_of_group[group] = part
+            heapq.heappush(load, (total + count, part))
+        part_of_record = {record: part_of_group[group] for record, group in group_of.items()}
+        parts = bytearray(map(part_of_record.__getitem__, self.ids))
+        holders = {holder: part_of_group[find(holder)] for holder in self.named}
+        return parts, holders, {code.decode() for code in self.tenants}
+
+
+def split(stored: list[Any], workers: int) -> tuple[bytearray, dict[str, int], set[str]]:
+    """`Split` of a whole list of stored events."""
+    splitter = Split()
+    splitter.add(stored)
+    return splitter.assign(workers)
 
 
 class Lineages:
@@ -153,11 +178,18 @@ def _fold_part(part: int) -> tuple[Deltas, int]:
             yield page
             job.scanned[part] = min(i + limit, len(stored))
 
-    deltas = projector.bulk_fold(pages(), job.flush_rows)
-    strays = [holder for holder in projector._memory.members
-              if job.holders.get(holder) != part]
-    if strays:
-        raise SplitMismatch(f"part {part} folded holders of other parts: {strays[:5]}")
+    checked = 0
+
+    def check(memory) -> None:  # before a page's rows are written: only this part's holders
+        nonlocal checked
+        members = memory.members
+        strays = [holder for holder in itertools.islice(members, checked, None)
+                  if job.holders.get(holder) != part]
+        if strays:
+            raise SplitMismatch(f"part {part} folded holders of other parts: {strays[:5]}")
+        checked = len(members)
+
+    deltas = projector.bulk_fold(pages(), job.flush_rows, check)
     return dict(deltas), folded
 
 
@@ -167,10 +199,16 @@ def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
     global _job
     stored: list[Any] = []
     position = 0
-    while (read := projector._read_stored(position, limit)) is not None:
-        position, page = read
-        stored.extend(page)
-    parts, holders, tenants = split(stored, workers)
+    splitter = Split()
+    # millions of objects that live on: no full passes of the collector over them
+    with cyclic_gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
+        reading = reader.submit(projector._read_stored, position, limit)
+        while (read := reading.result()) is not None:
+            position, page = read
+            reading = reader.submit(projector._read_stored, position, limit)
+            stored.extend(page)
+            splitter.add(page)
+        parts, holders, tenants = splitter.assign(workers)
     scanned = multiprocessing.get_context("fork").Array("q", workers, lock=False)
     _job = _Job(projector, stored, parts, holders, Lineages(projector.lineage, tenants),
                 limit, flush_rows, scanned)
@@ -201,4 +239,4 @@ def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
     return position
 
 
-__all__ = ["SplitMismatch", "bulk_load_parallel", "holders_named", "split"]
+__all__ = ["Split", "SplitMismatch", "bulk_load_parallel", "holders_named", "split"]

@@ -265,10 +265,12 @@ class Projector:
         self._memory.position = pages.position
         return pages.position
 
-    def bulk_fold(self, pages: Iterable[list[tuple[int, Any]]], flush_rows: int) -> Deltas:
+    def bulk_fold(self, pages: Iterable[list[tuple[int, Any]]], flush_rows: int,
+                  check: Callable[[Memory], None] | None = None) -> Deltas:
         """Fold pages of events into a fresh memory and write the records, holders and
         intervals to this generation's empty tables (intervals already closed while folding,
-        in a second thread); return the series deltas, not written."""
+        in a second thread); return the series deltas, not written. `check` sees the memory
+        after each page, before anything of it is written, and may raise."""
         memory = self._memory = Memory(self.model.generation, 0)
         changes = PageChanges()
         with cyclic_gc_paused(), ThreadPoolExecutor(
@@ -276,6 +278,8 @@ class Projector:
             writes = []
             for events in pages:
                 self._fold(events, memory, changes)
+                if check is not None:
+                    check(memory)
                 if changes.closed_inserts >= flush_rows:  # final: written meanwhile
                     writes.append(writer.submit(
                         self._bulk_write, intervals=changes.take_closed_inserts()))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol
 
 import psycopg
@@ -197,15 +199,38 @@ def _bulk_load(projector: Projector, indexes, workers: int,
     projector.bulk_load(progress=progress, workers=workers)
 
 
-def vacuum_analyze(engine: Engine, generation: int) -> list[str]:
+def _create_index(engine: Engine, index) -> None:
+    with engine.begin() as conn:
+        index.create(conn)
+
+
+def _vacuum(engine: Engine, name: str) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"VACUUM (ANALYZE) {name}")
+
+
+def _in_parallel(engine: Engine, workers: int, tasks: list[Callable[[], None]]) -> None:
+    """Run database tasks in up to `workers` connections at once (PostgreSQL builds
+    indexes of one table side by side; SQLite has one writer: one after another)."""
+    if engine.dialect.name != "postgresql" or workers <= 1:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(min(workers, len(tasks)) or 1,
+                            thread_name_prefix="rebuild-ddl") as pool:
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()
+
+
+def vacuum_analyze(engine: Engine, generation: int, workers: int = 1) -> list[str]:
     """Reclaim the rows the projector's updates left behind and refresh the planner's
     statistics of one generation's tables (PostgreSQL: `VACUUM (ANALYZE)`, which blocks
-    neither readers nor the projector; SQLite: `ANALYZE`). Returns the table names."""
+    neither readers nor the projector, in up to `workers` connections at once; SQLite:
+    `ANALYZE`). Returns the table names."""
     names = [table.name for table in read_model(generation).tables()]
     if engine.dialect.name == "postgresql":  # VACUUM cannot run inside a transaction
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for name in names:
-                conn.exec_driver_sql(f"VACUUM (ANALYZE) {name}")
+        _in_parallel(engine, workers, [functools.partial(_vacuum, engine, name)
+                                       for name in names])
     else:  # the SQLite engines begin their own transactions (see projections.db)
         with engine.begin() as conn:
             for name in names:
@@ -250,12 +275,11 @@ def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
         log.warning("the parallel rebuild's split missed a holder (%s): folding serially",
                     exc)
         _bulk_load(projector, indexes, 1, progress)
-    with engine.begin() as conn:
-        for index in indexes:
-            index.create(conn)
+    _in_parallel(engine, workers, [functools.partial(_create_index, engine, index)
+                                   for index in indexes])
     if engine.dialect.name == "postgresql":
         # statistics for the planner before readers arrive (autovacuum would take a while)
-        vacuum_analyze(engine, new)
+        vacuum_analyze(engine, new, workers)
     log_.analyze()  # and of the events table, which progress reads plans and openings from
     while projector.catch_up(limit=5000, progress=progress):
         pass

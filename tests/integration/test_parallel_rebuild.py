@@ -83,16 +83,16 @@ def test_a_split_that_misses_a_holder_is_caught_and_the_rebuild_folds_serially(
     monkeypatch.setattr(histories, "HOLDERS", HOLDERS)
     histories.play(pg_client, pg_tokens, pg_services, plans, prefix="M")
     expected = fresh(pg_services, 1)
-    real_split = parallel.split
+    real_assign = parallel.Split.assign
 
-    def wrong_split(stored, workers):  # records alternate between parts; holders: none
-        _, _, tenants = real_split(stored, workers)
+    def wrong_assign(self, workers):  # records alternate between parts; holders: none
+        _, _, tenants = real_assign(self, workers)
         order = {}
-        for n in stored:
-            order.setdefault(n.originator_id, len(order) % workers)
-        return bytearray(order[n.originator_id] for n in stored), {}, tenants
+        for record in self.ids:
+            order.setdefault(record, len(order) % workers)
+        return bytearray(order[record] for record in self.ids), {}, tenants
 
-    monkeypatch.setattr(parallel, "split", wrong_split)
+    monkeypatch.setattr(parallel.Split, "assign", wrong_assign)
     with caplog.at_level(logging.WARNING, logger="registry.projector"):
         assert fresh(pg_services, 2) == expected
     assert "folding serially" in caplog.text and "folded holders of other parts" in caplog.text

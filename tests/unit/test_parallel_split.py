@@ -21,7 +21,7 @@ def test_holders_and_tenants_are_read_from_the_stored_bytes_escapes_included():
                    changes={"lead": {"uscc": "91330000000000001A", "name": "丙"}},
                    to_tenant="330106").state
     assert holders_named(state) == ["9133\"X", "91330000000000001A"]
-    assert sorted(tenants_named(state)) == ["330106", "330523"]
+    assert sorted(tenants_named(state)) == [b"330106", b"330523"]
     assert holders_named(b'{"tenant":"330523","product":"uscc"}') == []
 
 
