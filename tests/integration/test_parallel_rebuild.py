@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from api.services import Services
 from projections import parallel
+from projections.projector import Projector
 from projections.runner import rebuild, rebuild_workers
-from projections.tables import live_generation
+from projections.tables import live_generation, read_model
 from tenants import seed
 from tests.consistency import read_model_snapshot as snapshot
 from tests.helpers import holder
@@ -122,3 +123,25 @@ def test_the_rebuild_command_takes_a_number_of_processes(pg_settings, pg_client,
     after = live_generation(engine)
     assert after == before + 1
     assert snapshot(engine, after) == fresh(pg_services, 1)
+
+
+def test_events_stored_after_a_parallel_load_are_caught_up_from_the_tables(
+        pg_client, pg_tokens, pg_services):
+    """The parallel load keeps no memory in the parent: the catch-up that follows it (events
+    stored during a rebuild) reads the records and holders it touches back from the tables."""
+    first = [("certification", "330523", [(0, 10, 1), (5, 30, 7)]),
+             ("award", "330106", [(0, 20, 1)]), ("gi", "330326", [(1, 50, 5)])]
+    later = [("certification", "330106", [(0, 60, 1), (4, 30, 7)]),
+             ("standard", "330523", [(0, 70, 1)])]
+    histories.play(pg_client, pg_tokens, pg_services, first, prefix="L")
+    engine = pg_services.writer_engine()
+    generation = live_generation(engine) + 7
+    model = read_model(generation)
+    model.metadata.create_all(engine)
+    projector = Projector(pg_services.log, engine, pg_services.lineage, pg_services.families,
+                          generation=generation)
+    projector.ensure_tracking()
+    assert projector.bulk_load(workers=2) == pg_services.log.max_position()
+    histories.play(pg_client, pg_tokens, pg_services, later, prefix="L2")
+    projector.catch_up()
+    assert snapshot(engine, generation) == fresh(pg_services, 1)
