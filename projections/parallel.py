@@ -6,8 +6,10 @@ that holder. Records that ever share a holder (through the event that created th
 amendment of the holder) form one group, and each group is folded whole, in log order, by
 one process; every other row is the record's own. So each process writes the records,
 holders and intervals of its groups, and what no group owns alone, the series per tenant,
-metric and day, is the sum of the processes' deltas, written by the parent with the tracking
-position once every process has committed.
+metric and day, is the sum of the processes' deltas: each process stages its deltas in an
+unlogged table, and the parent groups their sums into the series rows (in SQL, as
+`sqlwrite.series_rows` does in Python) with the tracking position once every process has
+committed.
 
 The groups are found before any event is decoded, from the stored bytes: every holder is a
 JSON object with a "uscc" member, so any event that names a holder holds `"uscc":"…"`.
@@ -28,11 +30,10 @@ import itertools
 import json
 import multiprocessing
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from projections.fold import Deltas
 from projections.projector import cyclic_gc_paused
 
 if TYPE_CHECKING:
@@ -149,18 +150,18 @@ class _Job:
 
     def __init__(self, projector: "Projector", stored: list[Any], parts: bytearray,
                  holders: dict[str, int], lineages: Lineages, limit: int, flush_rows: int,
-                 scanned) -> None:
+                 scanned, stage: str) -> None:
         self.projector, self.stored, self.parts, self.holders = projector, stored, parts, holders
-        self.lineages = lineages
+        self.lineages, self.stage = lineages, stage
         self.limit, self.flush_rows, self.scanned = limit, flush_rows, scanned
 
 
 _job: _Job | None = None
 
 
-def _fold_part(part: int) -> tuple[Deltas, int]:
-    """In a forked process: fold this part's events, write its rows, return its series
-    deltas and how many events it folded."""
+def _fold_part(part: int) -> int:
+    """In a forked process: fold this part's events, write its rows and stage its series
+    deltas; return how many events it folded."""
     job = _job
     projector = job.projector
     projector.engine.dispose(close=False)  # the parent's connections stay the parent's
@@ -190,7 +191,9 @@ def _fold_part(part: int) -> tuple[Deltas, int]:
         checked = len(members)
 
     deltas = projector.bulk_fold(pages(), job.flush_rows, check)
-    return dict(deltas), folded
+    with projector.engine.begin() as conn:
+        projector._writer("postgresql").stage_deltas(conn, job.stage, deltas)
+    return folded
 
 
 def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
@@ -210,8 +213,12 @@ def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
             splitter.add(page)
         parts, holders, tenants = splitter.assign(workers)
     scanned = multiprocessing.get_context("fork").Array("q", workers, lock=False)
+    writer = projector._writer("postgresql")
+    stage = f"rm_series_stage_g{projector.model.generation}"
+    with projector.engine.begin() as conn:
+        writer.create_stage(conn, stage)
     _job = _Job(projector, stored, parts, holders, Lineages(projector.lineage, tenants),
-                limit, flush_rows, scanned)
+                limit, flush_rows, scanned, stage)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(_fold_part, part) for part in range(workers)]
@@ -226,14 +233,15 @@ def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
                 if not pending or any(f.exception() for f in done):
                     break
             results = [future.result() for future in futures]
+    except BaseException:
+        with projector.engine.begin() as conn:  # nothing of a failed load is kept
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
+        raise
     finally:
         _job = None
-    deltas: Deltas = defaultdict(int)
-    for part_deltas, _ in results:
-        for key, amount in part_deltas.items():
-            deltas[key] += amount
-    count = sum(folded for _, folded in results)
-    projector._bulk_write(end=position, count=count, deltas=deltas)
+    with projector.engine.begin() as conn:  # the series and the tracking, last
+        projector._advance(conn, 0, position, sum(results))
+        writer.series_from_stage(conn, stage)
     if progress and position > reported:
         progress(position - reported)
     return position

@@ -97,6 +97,10 @@ def test_a_split_that_misses_a_holder_is_caught_and_the_rebuild_folds_serially(
     with caplog.at_level(logging.WARNING, logger="registry.projector"):
         assert fresh(pg_services, 2) == expected
     assert "folding serially" in caplog.text and "folded holders of other parts" in caplog.text
+    with pg_services.writer_engine().connect() as conn:  # the failed load's staging is gone
+        assert not conn.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename LIKE 'rm_series_stage%%'").all()
 
 
 def test_the_default_is_one_process_per_core_on_a_large_postgresql_log_only(pg_services):
