@@ -13,15 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from api.services import Services
 from projections import parallel
 from projections.projector import Projector
 from projections.runner import rebuild, rebuild_workers
 from projections.tables import live_generation, read_model
-from tenants import seed
 from tests.consistency import read_model_snapshot as snapshot
 from tests.helpers import holder
 from tests.integration import test_counts_property as histories
@@ -33,26 +32,14 @@ HOLDERS = [holder(f"企业{i}", "330523", 930 + i) for i in range(12)]
 
 
 @pytest.fixture
-def pg_services(pg_settings):
-    svc = Services.open(pg_settings, create_tables=True)
-    svc.directory.register_tenants(seed.tenants())
-    yield svc
-    svc.close()
+def settings(pg_settings):
+    """PostgreSQL only: SQLite rebuilds fold in one process."""
+    return pg_settings
 
 
 @pytest.fixture
-def pg_client(pg_settings, pg_services):
-    from api import create_app
-
-    return create_app(settings=pg_settings).test_client()
-
-
-@pytest.fixture
-def pg_tokens(pg_services):
-    tokens = {}
-    for key, role in (("cb", "certification-body"), ("admin", "admin")):
-        _, tokens[key] = pg_services.directory.add_principal(f"{key} 330000", role, "330000")
-    return tokens
+def tokens(token_for):
+    return {"cb": token_for("certification-body", "330000"), "admin": token_for("admin", "330000")}
 
 
 def fresh(services, workers: int) -> dict:
@@ -61,29 +48,29 @@ def fresh(services, workers: int) -> dict:
                                     grace_seconds=0, workers=workers))
 
 
-@settings(max_examples=6, deadline=None, derandomize=True, phases=histories.NO_SHRINK,
+@examples(max_examples=6, deadline=None, derandomize=True, phases=histories.NO_SHRINK,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(plans=st.lists(histories.record_plan, min_size=2, max_size=8))
 def test_a_parallel_rebuild_equals_the_serial_one_and_the_projector(
-        pg_client, pg_tokens, pg_services, monkeypatch, plans):
+        client, tokens, services, monkeypatch, plans):
     monkeypatch.setattr(histories, "HOLDERS", HOLDERS)
-    histories.play(pg_client, pg_tokens, pg_services, plans, prefix=f"R{next(EXAMPLES)}")
-    pg_services.projector().catch_up()
-    engine = pg_services.writer_engine()
+    histories.play(client, tokens, services, plans, prefix=f"R{next(EXAMPLES)}")
+    services.projector().catch_up()
+    engine = services.writer_engine()
     live = snapshot(engine, live_generation(engine))
-    assert fresh(pg_services, 1) == live
-    assert fresh(pg_services, 3) == live
+    assert fresh(services, 1) == live
+    assert fresh(services, 3) == live
 
 
 def test_a_split_that_misses_a_holder_is_caught_and_the_rebuild_folds_serially(
-        pg_client, pg_tokens, pg_services, monkeypatch, caplog):
+        client, tokens, services, monkeypatch, caplog):
     plans = [("certification", "330523", [(0, 10, 1), (5, 30, 7)]),
              ("certification", "330106", [(0, 20, 1)]),
              ("award", "330326", [(0, 40, 3)]), ("gi", "330106", [(1, 50, 5)])]
     monkeypatch.setattr(histories, "HOLDERS", HOLDERS)
-    histories.play(pg_client, pg_tokens, pg_services, plans, prefix="M")
-    expected = fresh(pg_services, 1)
+    histories.play(client, tokens, services, plans, prefix="M")
+    expected = fresh(services, 1)
     real_assign = parallel.Split.assign
 
     def wrong_assign(self, workers):  # records alternate between parts; holders: none
@@ -95,29 +82,28 @@ def test_a_split_that_misses_a_holder_is_caught_and_the_rebuild_folds_serially(
 
     monkeypatch.setattr(parallel.Split, "assign", wrong_assign)
     with caplog.at_level(logging.WARNING, logger="registry.projector"):
-        assert fresh(pg_services, 2) == expected
+        assert fresh(services, 2) == expected
     assert "folding serially" in caplog.text and "folded holders of other parts" in caplog.text
-    with pg_services.writer_engine().connect() as conn:  # the failed load's staging is gone
+    with services.writer_engine().connect() as conn:  # the failed load's staging is gone
         assert not conn.exec_driver_sql(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
             "AND tablename LIKE 'rm_series_stage%%'").all()
 
 
-def test_the_default_is_one_process_per_core_on_a_large_postgresql_log_only(pg_services):
-    engine = pg_services.writer_engine()
+def test_the_default_is_one_process_per_core_on_a_large_postgresql_log_only(services):
+    engine = services.writer_engine()
     assert rebuild_workers(engine, 10) == 1
     assert rebuild_workers(engine, 10**6) == min(os.cpu_count() or 1, 8)
 
 
-def test_the_rebuild_command_takes_a_number_of_processes(pg_settings, pg_client, pg_tokens,
-                                                         pg_services):
+def test_the_rebuild_command_takes_a_number_of_processes(settings, client, tokens, services):
     plans = [("certification", "330523", [(0, 10, 1), (3, 30, 4)]),
              ("standard", "330106", [(0, 20, 2)])]
-    histories.play(pg_client, pg_tokens, pg_services, plans, prefix="C")
+    histories.play(client, tokens, services, plans, prefix="C")
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    env.update(REGISTRY_DATABASE_URL=pg_settings.database_url,
-               REGISTRY_DATABASE_SCHEMA=pg_settings.database_schema)
-    engine = pg_services.writer_engine()
+    env.update(REGISTRY_DATABASE_URL=settings.database_url,
+               REGISTRY_DATABASE_SCHEMA=settings.database_schema)
+    engine = services.writer_engine()
     before = live_generation(engine)
     done = subprocess.run([str(Path(sys.executable).parent / "registry"), "projections",
                            "rebuild", "--workers", "2"], env=env, capture_output=True,
@@ -126,26 +112,26 @@ def test_the_rebuild_command_takes_a_number_of_processes(pg_settings, pg_client,
     assert "2 processes" in done.stderr
     after = live_generation(engine)
     assert after == before + 1
-    assert snapshot(engine, after) == fresh(pg_services, 1)
+    assert snapshot(engine, after) == fresh(services, 1)
 
 
 def test_events_stored_after_a_parallel_load_are_caught_up_from_the_tables(
-        pg_client, pg_tokens, pg_services):
+        client, tokens, services):
     """The parallel load keeps no memory in the parent: the catch-up that follows it (events
     stored during a rebuild) reads the records and holders it touches back from the tables."""
     first = [("certification", "330523", [(0, 10, 1), (5, 30, 7)]),
              ("award", "330106", [(0, 20, 1)]), ("gi", "330326", [(1, 50, 5)])]
     later = [("certification", "330106", [(0, 60, 1), (4, 30, 7)]),
              ("standard", "330523", [(0, 70, 1)])]
-    histories.play(pg_client, pg_tokens, pg_services, first, prefix="L")
-    engine = pg_services.writer_engine()
+    histories.play(client, tokens, services, first, prefix="L")
+    engine = services.writer_engine()
     generation = live_generation(engine) + 7
     model = read_model(generation)
     model.metadata.create_all(engine)
-    projector = Projector(pg_services.log, engine, pg_services.lineage, pg_services.families,
+    projector = Projector(services.log, engine, services.lineage, services.families,
                           generation=generation)
     projector.ensure_tracking()
-    assert projector.bulk_load(workers=2) == pg_services.log.max_position()
-    histories.play(pg_client, pg_tokens, pg_services, later, prefix="L2")
+    assert projector.bulk_load(workers=2) == services.log.max_position()
+    histories.play(client, tokens, services, later, prefix="L2")
     projector.catch_up()
-    assert snapshot(engine, generation) == fresh(pg_services, 1)
+    assert snapshot(engine, generation) == fresh(services, 1)
