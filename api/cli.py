@@ -191,10 +191,7 @@ def projections_rebuild(workers: int | None) -> None:
     try:
         total = svc.log.max_position()
         engine = svc.writer_engine()
-        if engine.dialect.name != "postgresql":
-            workers = 1  # SQLite has one writer at a time
-        elif workers is None:
-            workers = rebuild_workers(engine, total)
+        workers = rebuild_workers(engine, total, workers)
         label = f"replaying events ({workers} process{'es' if workers > 1 else ''})"
         with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
             generation = rebuild(svc.log, engine, svc.lineage, svc.families,

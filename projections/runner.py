@@ -216,7 +216,7 @@ def _in_parallel(engine: Engine, workers: int, tasks: list[Callable[[], None]]) 
         for task in tasks:
             task()
         return
-    with ThreadPoolExecutor(min(workers, len(tasks)) or 1,
+    with ThreadPoolExecutor(min(workers, len(tasks), MAX_WORKERS) or 1,
                             thread_name_prefix="rebuild-ddl") as pool:
         for future in [pool.submit(task) for task in tasks]:
             future.result()
@@ -238,15 +238,20 @@ def vacuum_analyze(engine: Engine, generation: int, workers: int = 1) -> list[st
     return names
 
 
-def rebuild_workers(engine: Engine, positions: int) -> int:
-    """How many processes fold a rebuild by default: one per core on PostgreSQL once the
-    log is large enough to repay the forks (SQLite has one writer: always one)."""
-    if engine.dialect.name != "postgresql" or positions < PARALLEL_FROM:
+def rebuild_workers(engine: Engine, positions: int, requested: int | None = None) -> int:
+    """How many processes fold a rebuild: on SQLite always one (one writer); on PostgreSQL
+    those `requested`, else one per core once the log is large enough to repay the forks."""
+    if engine.dialect.name != "postgresql":
+        return 1
+    if requested is not None:
+        return requested
+    if positions < PARALLEL_FROM:
         return 1
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
 PARALLEL_FROM = 100_000  # positions
+# Also the index builds' connections at once: within the writer engine's pool (3 + 5).
 MAX_WORKERS = 8
 
 
@@ -265,8 +270,7 @@ def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
     new = current + 1
     model = read_model(new)
     ensure_extensions(engine)
-    if workers is None:
-        workers = rebuild_workers(engine, log_.max_position())
+    workers = rebuild_workers(engine, log_.max_position(), workers)
     indexes = secondary_indexes(model)
     projector = Projector(log_, engine, lineage, families, generation=new)
     try:
