@@ -62,6 +62,8 @@ def cyclic_gc_paused():
 class Projector:
     """Applies pages of the event log to one set of read-model tables."""
 
+    READ_WINDOW = 4  # a page reads at most this many times its limit of positions
+
     def __init__(self, log: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
                  families: FamilySet, generation: int | None = None,
                  name: str = TRACKING_NAME, memory_records: int = MEMORY_RECORDS):
@@ -144,13 +146,17 @@ class Projector:
 
     def _read_stored(self, start: int, limit: int) -> tuple[int, list[Any]] | None:
         """The next page's record events as stored (not decoded), and the position the page
-        reaches."""
+        reaches: at most `limit` events among the next READ_WINDOW × `limit` positions (all
+        committed: none is below the head)."""
         head = self.log.max_position()
         if head <= start:
             return None
+        # A bounded window, whatever the planner knows: without statistics PostgreSQL reads
+        # "every record event up to the head, sorted" as a scan of the whole rest of the log.
+        stop = min(head, start + self.READ_WINDOW * limit)
         notifications = self.log.recorder.select_notifications(
-            start=start, limit=limit, stop=head, topics=TOPIC_LIST, inclusive_of_start=False)
-        end = notifications[-1].id if len(notifications) >= limit else head
+            start=start, limit=limit, stop=stop, topics=TOPIC_LIST, inclusive_of_start=False)
+        end = notifications[-1].id if len(notifications) >= limit else stop
         return end, [n for n in notifications if n.topic in RECORD_TOPICS]
 
     def _memory_at(self, start: int) -> Memory:

@@ -68,3 +68,40 @@ def test_small_pages_a_cold_memory_and_a_bulk_rebuild_project_the_same(services)
     rebuilt = rebuild(services.log, engine, services.lineage, services.families,
                       grace_seconds=0)
     assert snapshot(engine, rebuilt) == expected
+
+
+def test_each_page_reads_a_bounded_range_of_positions(services, monkeypatch):
+    """Without planner statistics (a server without autovacuum, a restored dump) PostgreSQL
+    read every page of a rebuild as a scan and sort of the whole rest of the log, so a 1M
+    rebuild read quadratically (29 s instead of 1.9 s for the first 400,000 positions,
+    measured): each page now asks for at most a window of positions past its start, and the
+    pages still reach the head with every event applied once."""
+    scope = services.directory.operator_scope()
+    today = dt.date.today()
+    for n in range(30):
+        body = issued(f"RW-{n}", tenant="330523", holder_=holder(n=8100 + n % 4),
+                      occurred_on="2021-01-01", valid_until="2025-06-30")
+        services.registry.record(scope, parse_envelope(body, EVENT_TYPES, today))
+    head = services.log.max_position()
+    recorder = services.log.recorder
+    original = recorder.select_notifications
+    ranges = []
+
+    def spy(start, limit, stop=None, topics=(), inclusive_of_start=True):
+        ranges.append((start, stop, limit))
+        return original(start=start, limit=limit, stop=stop, topics=topics,
+                        inclusive_of_start=inclusive_of_start)
+
+    monkeypatch.setattr(recorder, "select_notifications", spy)
+    projector = services.projector()
+    projector.catch_up(limit=4)
+    assert projector.position() == head
+    assert ranges and all(stop is not None and stop - start <= Projector.READ_WINDOW * limit
+                          for start, stop, limit in ranges), ranges
+    monkeypatch.undo()
+    engine = services.writer_engine()
+    expected = snapshot(engine, live_generation(engine))
+    assert len(expected["rm_records"]) == 30
+    rebuilt = rebuild(services.log, engine, services.lineage, services.families,
+                      grace_seconds=0)
+    assert snapshot(engine, rebuilt) == expected
