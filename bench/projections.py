@@ -156,8 +156,9 @@ def measure_rebuild(svc: Services, events: int, workers: int, backend: str) -> d
     before = decode_rate(svc)
     started, cpu = time.perf_counter(), time.process_time()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    phases: dict[str, float] = {}
     rebuild(svc.log, svc.writer_engine(), svc.lineage, svc.families, grace_seconds=0,
-            workers=workers)
+            workers=workers, phases=phases)
     took = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     ceiling = (before + decode_rate(svc)) / 2
@@ -168,11 +169,11 @@ def measure_rebuild(svc: Services, events: int, workers: int, backend: str) -> d
            "rebuild_events_per_s": round(events / took),
            "decode_events_per_s": round(ceiling),
            "rebuild_vs_decode": round(events / took / ceiling, 3),
-           "max_rss_mb_after_rebuild": max_rss_mb()}
+           "max_rss_mb_after_rebuild": max_rss_mb(), "phases_s": phases}
     say(f"[{backend}] rebuild with {workers} process(es) {took:.1f}s ({run['rebuild_cpu_s']}s "
         f"CPU in this process, {run['rebuild_children_cpu_s']}s in its children): "
         f"{events / took:,.0f} record events/s; library read+decode {ceiling:,.0f} record "
-        f"events/s; ratio {run['rebuild_vs_decode']:.3f} (aim 0.2)")
+        f"events/s; ratio {run['rebuild_vs_decode']:.3f} (aim 0.2); phases (s): {phases}")
     return run
 
 

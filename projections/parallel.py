@@ -6,10 +6,9 @@ that holder. Records that ever share a holder (through the event that created th
 amendment of the holder) form one group, and each group is folded whole, in log order, by
 one process; every other row is the record's own. So each process writes the records,
 holders and intervals of its groups, and what no group owns alone, the series per tenant,
-metric and day, is the sum of the processes' deltas: each process stages its deltas in an
-unlogged table, and the parent groups their sums into the series rows (in SQL, as
-`sqlwrite.series_rows` does in Python) with the tracking position once every process has
-committed.
+metric and day, is the sum of the processes' deltas: each process sends its deltas back,
+and once every process has committed the parent writes the sums as series rows with the
+tracking position, in one transaction (a failed load writes neither).
 
 The groups are found before any event is decoded, from the stored bytes: every holder is a
 JSON object with a "uscc" member, so any event that names a holder holds `"uscc":"…"`.
@@ -30,6 +29,7 @@ import itertools
 import json
 import multiprocessing
 import re
+import time
 from collections import Counter
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -150,18 +150,18 @@ class _Job:
 
     def __init__(self, projector: "Projector", stored: list[Any], parts: bytearray,
                  holders: dict[str, int], lineages: Lineages, limit: int, flush_rows: int,
-                 scanned, stage: str) -> None:
+                 scanned) -> None:
         self.projector, self.stored, self.parts, self.holders = projector, stored, parts, holders
-        self.lineages, self.stage = lineages, stage
+        self.lineages = lineages
         self.limit, self.flush_rows, self.scanned = limit, flush_rows, scanned
 
 
 _job: _Job | None = None
 
 
-def _fold_part(part: int) -> int:
-    """In a forked process: fold this part's events, write its rows and stage its series
-    deltas; return how many events it folded."""
+def _fold_part(part: int) -> tuple[int, dict]:
+    """In a forked process: fold this part's events and write its rows; return how many
+    events it folded and its series deltas (sent back pickled)."""
     job = _job
     projector = job.projector
     projector.engine.dispose(close=False)  # the parent's connections stay the parent's
@@ -191,15 +191,14 @@ def _fold_part(part: int) -> int:
         checked = len(members)
 
     deltas = projector.bulk_fold(pages(), job.flush_rows, check)
-    with projector.engine.begin() as conn:
-        projector._writer("postgresql").stage_deltas(conn, job.stage, deltas)
-    return folded
+    return folded, {key: amount for key, amount in deltas.items() if amount}
 
 
 def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
                        progress: Callable[[int], None] | None, flush_rows: int) -> int:
     """Projector.bulk_load over `workers` processes; returns the position reached."""
     global _job
+    started = time.perf_counter()
     stored: list[Any] = []
     position = 0
     splitter = Split()
@@ -212,13 +211,10 @@ def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
             stored.extend(page)
             splitter.add(page)
         parts, holders, tenants = splitter.assign(workers)
+    split_at = time.perf_counter()
     scanned = multiprocessing.get_context("fork").Array("q", workers, lock=False)
-    writer = projector._writer("postgresql")
-    stage = f"rm_series_stage_g{projector.model.generation}"
-    with projector.engine.begin() as conn:
-        writer.create_stage(conn, stage)
     _job = _Job(projector, stored, parts, holders, Lineages(projector.lineage, tenants),
-                limit, flush_rows, scanned, stage)
+                limit, flush_rows, scanned)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(_fold_part, part) for part in range(workers)]
@@ -233,15 +229,19 @@ def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
                 if not pending or any(f.exception() for f in done):
                     break
             results = [future.result() for future in futures]
-    except BaseException:
-        with projector.engine.begin() as conn:  # nothing of a failed load is kept
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
-        raise
     finally:
         _job = None
-    with projector.engine.begin() as conn:  # the series and the tracking, last
-        projector._advance(conn, 0, position, sum(results))
-        writer.series_from_stage(conn, stage)
+    folded_at = time.perf_counter()
+    # the series and the tracking, last: the sums of the processes' deltas
+    results.sort(key=lambda result: -len(result[1]))
+    deltas = results[0][1]
+    for _, more in results[1:]:
+        for key, amount in more.items():
+            deltas[key] = deltas.get(key, 0) + amount
+    projector._bulk_write(end=position, count=sum(folded for folded, _ in results),
+                          deltas=deltas)
+    projector.load_phases = {"read_split": split_at - started, "fold": folded_at - split_at,
+                             "series": time.perf_counter() - folded_at}
     if progress and position > reported:
         progress(position - reported)
     return position

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
@@ -80,6 +81,7 @@ class Projector:
         self._writers: dict[tuple[int, str], PageWriter] = {}
         self._memory: Memory | None = None
         self.fold = Fold(families, lineage)
+        self.load_phases: dict[str, float] = {}  # the last bulk load's parts (seconds)
 
     # Tracking ----------------------------------------------------------------------------
 
@@ -262,9 +264,13 @@ class Projector:
             self._memory = None  # the folds' memories stay in their processes
             return bulk_load_parallel(self, workers, limit, progress, flush_rows)
         pages = _Pages(self, limit, progress)
+        started = time.perf_counter()
         try:
             deltas = self.bulk_fold(pages, flush_rows)
+            folded = time.perf_counter()
             self._bulk_write(end=pages.position, count=pages.count, deltas=deltas)
+            self.load_phases = {"read_fold": folded - started,
+                                "series": time.perf_counter() - folded}
         except BaseException:
             self._memory = None
             raise

@@ -185,18 +185,45 @@ def rebuild_if_outdated(log_: EventLog, engine: Engine, lineage: Callable[[str],
 
 
 def _bulk_load(projector: Projector, indexes, workers: int,
-               progress: Callable[[int], None] | None) -> None:
-    """Empty tables for the projector's generation, without their secondary indexes, and
-    bulk-load them."""
+               progress: Callable[[int], None] | None) -> list[Callable[[], None]]:
+    """Empty tables for the projector's generation, without their secondary indexes (and on
+    PostgreSQL without their primary keys, but the tracking's), and bulk-load them; return
+    what adds the keys back."""
     model, engine = projector.model, projector.engine
     model.metadata.drop_all(engine)
     model.metadata.create_all(engine)
+    keys = []
     with engine.begin() as conn:
         for index in indexes:
             index.drop(conn)
+        if engine.dialect.name == "postgresql":
+            for table in (model.records, model.holders, model.intervals, model.series):
+                keys.append(functools.partial(_add_primary_key, engine, table,
+                                              _drop_primary_key(conn, table)))
     projector._tracking_ready = False
     projector.ensure_tracking()
     projector.bulk_load(progress=progress, workers=workers)
+    return keys
+
+
+def _drop_primary_key(conn, table) -> str:
+    """PostgreSQL: drop a table's primary key (checking each row of a bulk load against it
+    cost more than building it afterwards); return its name."""
+    name = conn.exec_driver_sql(
+        "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) "
+        "AND contype = 'p'", (table.name,)).scalar_one()
+    conn.exec_driver_sql(f'ALTER TABLE {table.name} DROP CONSTRAINT "{name}"')
+    return name
+
+
+def _add_primary_key(engine: Engine, table, name: str) -> None:
+    """Build the key's index first (beside the table's other index builds, which a plain
+    ADD PRIMARY KEY would lock out), then make it the primary key."""
+    columns = ", ".join(column.name for column in table.primary_key.columns)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE UNIQUE INDEX "{name}" ON {table.name} ({columns})')
+        conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD CONSTRAINT "{name}" '
+                             f'PRIMARY KEY USING INDEX "{name}"')
 
 
 def _create_index(engine: Engine, index) -> None:
@@ -238,6 +265,24 @@ def vacuum_analyze(engine: Engine, generation: int, workers: int = 1) -> list[st
     return names
 
 
+class _Phases:
+    """Seconds per phase of a rebuild, each from the end of the one before."""
+
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self.phases = into if into is not None else {}
+        self.mark = time.perf_counter()
+
+    def add(self, name: str, parts: dict[str, float] | None = None) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(now - self.mark, 2)
+        for part, seconds in (parts or {}).items():
+            self.phases[f"{name}.{part}"] = round(seconds, 2)
+        self.mark = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())
+
+
 def rebuild_workers(engine: Engine, positions: int, requested: int | None = None) -> int:
     """How many processes fold a rebuild: on SQLite always one (one writer); on PostgreSQL
     those `requested`, else one per core once the log is large enough to repay the forks."""
@@ -257,7 +302,8 @@ MAX_WORKERS = 8
 
 def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
             families: FamilySet, progress: Callable[[int], None] | None = None,
-            grace_seconds: float = 2.0, workers: int | None = None) -> int:
+            grace_seconds: float = 2.0, workers: int | None = None,
+            phases: dict[str, float] | None = None) -> int:
     """Replay the whole log into a fresh generation, switch readers to it in one
     transaction, then drop the old generation. Returns the new generation.
 
@@ -265,7 +311,9 @@ def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
     secondary indexes created afterwards), folded by `workers` processes on PostgreSQL
     (default: `rebuild_workers`); events stored meanwhile are then applied page by page as
     usual. A crash before the switch leaves an unused generation that the next rebuild
-    drops and refills. The tables are ordinary (logged) tables throughout."""
+    drops and refills. The tables are ordinary (logged) tables throughout. How long each
+    phase took is logged and, when given, put in `phases` (seconds by name)."""
+    timer = _Phases(phases)
     current = live_generation(engine)
     new = current + 1
     model = read_model(new)
@@ -274,23 +322,29 @@ def rebuild(log_: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
     indexes = secondary_indexes(model)
     projector = Projector(log_, engine, lineage, families, generation=new)
     try:
-        _bulk_load(projector, indexes, workers, progress)
+        keys = _bulk_load(projector, indexes, workers, progress)
     except SplitMismatch as exc:  # never expected; the serial fold needs no split
         log.warning("the parallel rebuild's split missed a holder (%s): folding serially",
                     exc)
-        _bulk_load(projector, indexes, 1, progress)
-    _in_parallel(engine, workers, [functools.partial(_create_index, engine, index)
-                                   for index in indexes])
+        keys = _bulk_load(projector, indexes, 1, progress)
+    timer.add("bulk_load", projector.load_phases)
+    _in_parallel(engine, workers, keys + [functools.partial(_create_index, engine, index)
+                                          for index in indexes])
+    timer.add("indexes")
     if engine.dialect.name == "postgresql":
         # statistics for the planner before readers arrive (autovacuum would take a while)
         vacuum_analyze(engine, new, workers)
     log_.analyze()  # and of the events table, which progress reads plans and openings from
+    timer.add("analyze")
     while projector.catch_up(limit=5000, progress=progress):
         pass
+    timer.add("catch_up")
     with engine.begin() as conn:
         conn.execute(update(generation_table)
                      .where(generation_table.c.name == GENERATION_POINTER)
                      .values(generation=new))
+    timer.add("switch")
+    log.info("rebuilt generation %s with %s process(es): %s", new, workers, timer)
     if current:
         time.sleep(grace_seconds)
         read_model(current).metadata.drop_all(engine)

@@ -280,36 +280,6 @@ class PostgresWriter(PageWriter):
         self._copy(conn, temp, columns, rows)
         conn.exec_driver_sql(self._statements[name])
 
-    # A parallel rebuild's series: each process stages its deltas, the sums are grouped here
-    # into the rows `series_rows` makes (month rows with their days, year rows not zero).
-    STAGE_COLUMNS = ["tenant", "metric", "day", "amount"]
-
-    def create_stage(self, conn, stage: str) -> None:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
-        conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {stage} (tenant text NOT NULL, "
-                             f"metric text NOT NULL, day date NOT NULL, amount bigint NOT NULL)")
-
-    def stage_deltas(self, conn, stage: str, deltas: dict[tuple[str, str, int], int]) -> None:
-        self._copy(conn, stage, self.STAGE_COLUMNS,
-                   ((tenant, metric, date_of(day), amount)
-                    for (tenant, metric, day), amount in deltas.items() if amount),
-                   ["text", "text", "date", "int8"])
-
-    def series_from_stage(self, conn, stage: str) -> None:
-        conn.exec_driver_sql(
-            f"INSERT INTO {self.model.series.name} ({', '.join(SERIES_COLUMNS)}) "
-            f"WITH d AS (SELECT tenant, metric, day, sum(amount)::bigint AS amount "
-            f"FROM {stage} GROUP BY tenant, metric, day HAVING sum(amount) <> 0), "
-            f"m AS (SELECT tenant, metric, extract(year FROM day)::int AS year, "
-            f"extract(month FROM day)::smallint AS month, sum(amount)::bigint AS total, "
-            f"jsonb_object_agg(extract(day FROM day)::int::text, amount) AS days "
-            f"FROM d GROUP BY 1, 2, 3, 4) "
-            f"SELECT * FROM (SELECT tenant, metric, year, month, total, days FROM m "
-            f"UNION ALL SELECT tenant, metric, year, 0::smallint, sum(total)::bigint, "
-            f"'{{}}'::jsonb FROM m GROUP BY tenant, metric, year HAVING sum(total) <> 0) AS r "
-            f"ORDER BY tenant, month <> 0, metric, year, month")  # as bulk_insert orders them
-        conn.exec_driver_sql(f"DROP TABLE {stage}")
-
     def upsert_records(self, conn, rows):
         self._via_temp(conn, "records", rows)
 
