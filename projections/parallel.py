@@ -24,6 +24,7 @@ child). PostgreSQL only: SQLite has one writer at a time.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import json
@@ -162,6 +163,7 @@ _job: _Job | None = None
 def _fold_part(part: int) -> tuple[int, dict]:
     """In a forked process: fold this part's events and write its rows; return how many
     events it folded and its series deltas (sent back pickled)."""
+    gc.disable()  # this process ends after the fold: no full passes of the collector over it
     job = _job
     projector = job.projector
     projector.engine.dispose(close=False)  # the parent's connections stay the parent's
@@ -197,13 +199,19 @@ def _fold_part(part: int) -> tuple[int, dict]:
 def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
                        progress: Callable[[int], None] | None, flush_rows: int) -> int:
     """Projector.bulk_load over `workers` processes; returns the position reached."""
-    global _job
     started = time.perf_counter()
+    # millions of objects that live on: no full passes of the collector over them
+    with cyclic_gc_paused():
+        return _load(projector, workers, limit, progress, flush_rows, started)
+
+
+def _load(projector: "Projector", workers: int, limit: int,
+          progress: Callable[[int], None] | None, flush_rows: int, started: float) -> int:
+    global _job
     stored: list[Any] = []
     position = 0
     splitter = Split()
-    # millions of objects that live on: no full passes of the collector over them
-    with cyclic_gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
+    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
         reading = reader.submit(projector._read_stored, position, limit)
         while (read := reading.result()) is not None:
             position, page = read

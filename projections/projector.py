@@ -268,7 +268,8 @@ class Projector:
         try:
             deltas = self.bulk_fold(pages, flush_rows)
             folded = time.perf_counter()
-            self._bulk_write(end=pages.position, count=pages.count, deltas=deltas)
+            with cyclic_gc_paused():
+                self._bulk_write(end=pages.position, count=pages.count, deltas=deltas)
             self.load_phases = {"read_fold": folded - started,
                                 "series": time.perf_counter() - folded}
         except BaseException:
@@ -303,7 +304,9 @@ class Projector:
             self._bulk_write(**final)
             for write in writes:
                 write.result()
-        return self.fold.series_deltas(changes)
+            # still paused: its millions of new keys would set off full passes of the
+            # collector over everything the fold holds (a fifth of a rebuild's time)
+            return self.fold.series_deltas(changes)
 
     def _bulk_write(self, start: int = 0, end: int | None = None, count: int = 0,
                     states=(), holders=(), intervals=(), deltas=None) -> None:
