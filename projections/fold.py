@@ -114,6 +114,8 @@ class Fold:
             self.record_rules[kind] = [r for r in found if not r.by_holder]
             self.holder_rules[kind] = [r for r in found if r.by_holder]
         self.holder_owners = [r.name for rules in self.holder_rules.values() for r in rules]
+        # False during a bulk load: its deltas are summed from the rows open at its end
+        self.deltas_kept = True
 
     def apply(self, events: list[tuple[int, Any]], memory: Memory,
               changes: PageChanges) -> None:
@@ -134,7 +136,7 @@ class Fold:
             state.rows, state.next_seq = self.diff(
                 rid, state.rows, state.next_seq,
                 record_intervals(state.timeline, self.record_rules[state.kind]), known,
-                changes, changes.rollup)
+                changes, changes.rollup if self.deltas_kept else None)
             if rules:
                 self._holders_changed(rid, state, rules, old_holder, old, known, memory,
                                       changes)
@@ -187,7 +189,8 @@ class Fold:
                 current = memory.holders[owner] = HolderRows(owner, [], 0)
             current.rows, current.next_seq = self.diff(
                 owner, current.rows, current.next_seq,
-                holder_intervals(rule, facts, self.lineage_of), known, changes, changes.deltas)
+                holder_intervals(rule, facts, self.lineage_of), known, changes,
+                changes.deltas if self.deltas_kept else None)
             changes.holders[owner] = current
 
     def lineage_of(self, tenant: str) -> list[str]:
@@ -199,8 +202,9 @@ class Fold:
     @staticmethod
     def diff(owner: str, rows: list[OpenRow], next_seq: int, intervals: list[Interval],
              known: dt.datetime, changes: PageChanges,
-             deltas: Deltas) -> tuple[list[OpenRow], int]:
-        """Close the rows that no longer hold, open the new ones, and record the deltas."""
+             deltas: Deltas | None) -> tuple[list[OpenRow], int]:
+        """Close the rows that no longer hold, open the new ones, and record the deltas
+        (unless `deltas` is None)."""
         if len(rows) == len(intervals) and all(
                 row.tenant == iv[0] and row.metric == iv[1] and row.start == iv[2]
                 and row.end == iv[3] for row, iv in zip(rows, intervals)):
@@ -223,19 +227,34 @@ class Fold:
                 changes.closed_inserts += 1
             else:
                 changes.closes.append((known, owner, row.seq))
-            deltas[(row.tenant, row.metric, row.start)] -= 1
-            if row.end is not None:
-                deltas[(row.tenant, row.metric, row.end)] += 1
+            if deltas is not None:
+                deltas[(row.tenant, row.metric, row.start)] -= 1
+                if row.end is not None:
+                    deltas[(row.tenant, row.metric, row.end)] += 1
         for (tenant, metric, start, end), count in wanted.items():
             for _ in range(count):
                 kept.append(_open_row((next_seq, tenant, metric, start, end)))
                 inserts[(owner, next_seq)] = IntervalRow(owner, next_seq, tenant, metric,
                                                          start, end, known)
                 next_seq += 1
-                deltas[(tenant, metric, start)] += 1
-                if end is not None:
-                    deltas[(tenant, metric, end)] -= 1
+                if deltas is not None:
+                    deltas[(tenant, metric, start)] += 1
+                    if end is not None:
+                        deltas[(tenant, metric, end)] -= 1
         return kept, next_seq
+
+    @staticmethod
+    def open_row_deltas(memory: Memory, changes: PageChanges) -> None:
+        """The net deltas of a bulk load folded without keeping them: those of the rows
+        open at its end (a row opened and closed on the way adds +1 and -1 on both of its
+        dates), per tenant for the holders' rows and to be rolled up for the records'."""
+        for owners, deltas in ((memory.states.values(), changes.rollup),
+                               (memory.holders.values(), changes.deltas)):
+            for owner in owners:
+                for _, tenant, metric, start, end in owner.rows:
+                    deltas[(tenant, metric, start)] += 1
+                    if end is not None:
+                        deltas[(tenant, metric, end)] -= 1
 
     def series_deltas(self, changes: PageChanges) -> Deltas:
         """The page's net changes per (tenant, metric, day), rolled up the tenant tree."""

@@ -289,13 +289,18 @@ class Projector:
         with cyclic_gc_paused(), ThreadPoolExecutor(
                 1, thread_name_prefix="projector-writer") as writer:
             writes = []
-            for events in pages:
-                self._fold(events, memory, changes)
-                if check is not None:
-                    check(memory)
-                if changes.closed_inserts >= flush_rows:  # final: written meanwhile
-                    writes.append(writer.submit(
-                        self._bulk_write, intervals=changes.take_closed_inserts()))
+            self.fold.deltas_kept = False  # summed from the open rows at the end
+            try:
+                for events in pages:
+                    self._fold(events, memory, changes)
+                    if check is not None:
+                        check(memory)
+                    if changes.closed_inserts >= flush_rows:  # final: written meanwhile
+                        writes.append(writer.submit(
+                            self._bulk_write, intervals=changes.take_closed_inserts()))
+            finally:
+                self.fold.deltas_kept = True
+            self.fold.open_row_deltas(memory, changes)
             final = {"states": memory.states.values(), "holders": memory.holders.values(),
                      "intervals": list(changes.inserts.values())}
             if self.engine.dialect.name != "sqlite":  # one writer at a time there
