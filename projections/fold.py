@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
 from events import KIND_SPECS
@@ -31,19 +30,11 @@ class OpenRow(NamedTuple):
     end: int | None
 
 
-@dataclass(slots=True)
-class IntervalRow:
-    """A row of rm_intervals to insert; one opened and closed within the page or run is
-    inserted closed (`known_to` set)."""
-
-    owner: str
-    seq: int
-    tenant: str
-    metric: str
-    start: int
-    end: int | None
-    known_from: dt.datetime
-    known_to: dt.datetime | None = None
+# A row of rm_intervals to insert, as a list (a rebuild makes millions, and a list is built
+# in C): [owner, seq, tenant, metric, start, end, known_from, known_to]; one opened and
+# closed within the page or run is inserted closed (`known_to` set).
+IntervalRow = list
+KNOWN_TO = 7
 
 
 # tuple.__new__ builds the named row in C (OpenRow(...) runs Python; millions are made)
@@ -94,9 +85,9 @@ class PageChanges:
 
     def take_closed_inserts(self) -> list[IntervalRow]:
         """Remove and return the pending rows that are closed (they will not change)."""
-        closed = [row for row in self.inserts.values() if row.known_to is not None]
+        closed = [row for row in self.inserts.values() if row[KNOWN_TO] is not None]
         for row in closed:
-            del self.inserts[(row.owner, row.seq)]
+            del self.inserts[(row[0], row[1])]
         self.closed_inserts = 0
         return closed
 
@@ -223,7 +214,7 @@ class Fold:
                 continue
             pending = inserts.get((owner, row.seq))
             if pending is not None:
-                pending.known_to = known
+                pending[KNOWN_TO] = known
                 changes.closed_inserts += 1
             else:
                 changes.closes.append((known, owner, row.seq))
@@ -234,8 +225,8 @@ class Fold:
         for (tenant, metric, start, end), count in wanted.items():
             for _ in range(count):
                 kept.append(_open_row((next_seq, tenant, metric, start, end)))
-                inserts[(owner, next_seq)] = IntervalRow(owner, next_seq, tenant, metric,
-                                                         start, end, known)
+                inserts[(owner, next_seq)] = [owner, next_seq, tenant, metric, start, end,
+                                              known, None]
                 next_seq += 1
                 if deltas is not None:
                     deltas[(tenant, metric, start)] += 1

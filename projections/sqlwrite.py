@@ -12,6 +12,7 @@ them on the server, which is cheaper than adapting date objects in Python).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -87,7 +88,7 @@ class PageWriter:
 
     def record_rows(self, states) -> list[tuple]:
         rows = []
-        date, stamp, columns = self.date, self.stamp, self.record_columns
+        date, stamp, in_order = self.date, self.stamp, operator.itemgetter(*self.record_columns)
         for state in states:
             row = state.to_row()
             for name in ("valid_until", "created_on", "last_occurred_on"):
@@ -96,7 +97,7 @@ class PageWriter:
                 row[name] = stamp(row[name])
             row["timeline"] = dumps(row["timeline"])
             row["rows"] = dumps(row["rows"])
-            rows.append(tuple(row[c] for c in columns))
+            rows.append(in_order(row))
         return rows
 
     def holder_rows(self, holders) -> list[tuple]:
@@ -104,8 +105,9 @@ class PageWriter:
 
     def interval_rows(self, rows) -> list[tuple]:
         day, stamp = self.day, self.stamp
-        return [(row.owner, row.seq, row.tenant, row.metric, day(row.start), day(row.end),
-                 stamp(row.known_from), stamp(row.known_to)) for row in rows]
+        return [(owner, seq, tenant, metric, day(start), day(end), stamp(known_from),
+                 stamp(known_to))
+                for owner, seq, tenant, metric, start, end, known_from, known_to in rows]
 
     def page_rows(self, changes, deltas: dict[tuple[str, str, int], int]) -> "PageRows":
         """One page's changes as rows (taken before the next page changes the states)."""
@@ -267,8 +269,9 @@ class PostgresWriter(PageWriter):
     def interval_rows(self, rows) -> list[tuple]:
         """Rows for the binary COPY: dates and naive UTC timestamps as they are."""
         day = date_of
-        return [(row.owner, row.seq, row.tenant, row.metric, day(row.start),
-                 row.end and day(row.end), row.known_from, row.known_to) for row in rows]
+        return [(owner, seq, tenant, metric, day(start), end and day(end), known_from,
+                 known_to)
+                for owner, seq, tenant, metric, start, end, known_from, known_to in rows]
 
     def insert_rows(self, conn, table: str, columns: list[str], rows) -> None:
         self._copy(conn, table, columns, rows)

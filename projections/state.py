@@ -12,10 +12,16 @@ from events.kind import Kind
 from projections.timeline import Step, Timeline
 
 
+UTC = dt.timezone.utc
+
+
 def utc_naive(moment: dt.datetime) -> dt.datetime:
     """Timestamps are stored as naive UTC (SQLite has no time zones)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    zone = moment.tzinfo
+    if zone is UTC:  # the library's own timestamps
+        return moment.replace(tzinfo=None)
+    if zone is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 
