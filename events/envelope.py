@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from events.base import schema_of
 from events.catalogue import KINDS
+from events.compiled import load
 from events.fields import Code, IsoDate, StrictInteger, Text
 
 MAX_KEY_LENGTH = 200
@@ -95,7 +96,7 @@ def parse_envelope(raw: Any, event_types: Mapping[str, Any], today: dt.date) -> 
         raise EnvelopeInvalid({"body": ["Expected a JSON object (an event envelope)."]})
     errors: dict[str, list[str]] = {}
     try:
-        env = schema_of(_EnvelopeSchema).load(raw)
+        env = load(schema_of(_EnvelopeSchema), raw)
     except ValidationError as exc:
         errors.update(flatten_errors(exc.messages))
         env = {k: v for k, v in exc.valid_data.items()} if isinstance(exc.valid_data, dict) else {}
@@ -126,7 +127,7 @@ def parse_envelope(raw: Any, event_types: Mapping[str, Any], today: dt.date) -> 
     raw_data = raw.get("data")
     if event_class is not None and isinstance(raw_data, Mapping):
         try:
-            data = schema_of(event_class.Payload).load(raw_data)
+            data = load(schema_of(event_class.Payload), raw_data)
         except ValidationError as exc:
             errors.update(flatten_errors(exc.messages, "data"))
             data = exc.valid_data if isinstance(exc.valid_data, dict) else {}

@@ -42,13 +42,14 @@ class RecordAmended(RecordEvent):
         """The changes, loaded with what the record's kind lets an amendment correct."""
         from events.base import schema_of
         from events.catalogue import AMENDABLE
+        from events.compiled import load
         from events.envelope import flatten_errors
 
         changes = data.get("changes")
         if not isinstance(changes, Mapping) or kind not in AMENDABLE:
             return {}
         try:
-            data["changes"] = schema_of(AMENDABLE[kind]).load(changes)
+            data["changes"] = load(schema_of(AMENDABLE[kind]), changes)
         except ValidationError as exc:
             return flatten_errors(exc.messages, "data.changes")
         return {}
