@@ -8,6 +8,7 @@ This file imports nothing of the registry (importing the `api` package would imp
 prometheus_client in the master too early). `registry serve` does the same in api.server.
 """
 
+import gc
 import os
 import shutil
 import tempfile
@@ -19,6 +20,12 @@ def on_starting(server):
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="registry-metrics-")
         _OWNED.append(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def post_worker_init(worker):
+    # What the worker built while starting lives as long as it does: out of the cycle
+    # collector's full passes (api.server.freeze_startup_objects, issue 16).
+    gc.freeze()
 
 
 def child_exit(server, worker):

@@ -4,6 +4,7 @@ the fork, in each worker)."""
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import tempfile
@@ -47,7 +48,15 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
         "limit_request_field_size": 8190,
         "accesslog": None,
         "child_exit": _child_exit,
+        "post_worker_init": freeze_startup_objects,
     }
+
+
+def freeze_startup_objects(_worker=None) -> None:
+    """Move what a worker built while starting (modules, the app, its schemas: about 150,000
+    objects) out of the cycle collector's reach. They live as long as the worker, yet every
+    full collection walked them all again: 15-20 % of a batch's time (issue 16)."""
+    gc.freeze()
 
 
 def _child_exit(_server, worker) -> None:
