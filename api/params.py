@@ -55,7 +55,7 @@ def json_body(max_bytes: int | None = None) -> Any:
         elif isinstance(exc, RecursionError):
             message += " (nested too deeply)"
         raise MalformedBody(message + ".") from None
-    if _depth(document) > MAX_DEPTH:
+    if too_deep(document):
         raise MalformedBody(f"The body is nested more than {MAX_DEPTH} levels deep.",
                             max_depth=MAX_DEPTH)
     # a lone surrogate can only come from a \uD800-\uDFFF escape: walk only when one is there
@@ -122,12 +122,23 @@ _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 MAX_DEPTH = 16
 
 
-def _depth(value: Any, level: int = 1) -> int:
-    """How deeply a JSON document nests (stops counting past MAX_DEPTH)."""
-    if level > MAX_DEPTH or not isinstance(value, (dict, list)):
-        return level
-    children = value.values() if isinstance(value, dict) else value
-    return max((_depth(child, level + 1) for child in children), default=level)
+def too_deep(document: Any) -> bool:
+    """Whether some value of the JSON document sits more than MAX_DEPTH levels deep (the
+    document itself is level 1)."""
+    if type(document) is not dict and type(document) is not list:
+        return False
+    return _nests_too_deep(document, 1)
+
+
+def _nests_too_deep(container: dict | list, level: int) -> bool:
+    children = container.values() if type(container) is dict else container
+    if level >= MAX_DEPTH:
+        return bool(children)  # its children sit at level MAX_DEPTH + 1
+    for child in children:
+        # only containers are descended into: a scalar child sits at level + 1 <= MAX_DEPTH
+        if (type(child) is dict or type(child) is list) and _nests_too_deep(child, level + 1):
+            return True
+    return False
 
 
 def refuse_nul_in_query() -> None:

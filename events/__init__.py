@@ -7,6 +7,7 @@ Payload changes use `class_version` and `upcast_vN_vN+1` static methods on the c
 
 from __future__ import annotations
 
+import functools
 from uuid import UUID, uuid5
 
 from events.award import AWARD_LEVELS
@@ -41,6 +42,7 @@ globals().update({cls.__name__: cls for cls in RECORD_EVENT_CLASSES})
 NAMESPACE = UUID("6f1d1c0e-3b0a-5d43-9a1f-7d2b8e4c9a10")
 
 
+@functools.lru_cache(maxsize=4096)
 def record_id(kind: str, key: str) -> UUID:
     """The id of the record with this normalised key (keys are unique within a kind)."""
     return uuid5(NAMESPACE, f"record/{kind}/{key}")

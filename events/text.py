@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import unicodedata
 
 from confusable_homoglyphs import categories, confusables
@@ -14,6 +15,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # GB 32100-2015: the 31 characters of the code alphabet and the position weights.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_VALUES = {char: value for value, char in enumerate(USCC_ALPHABET)}
 
 
 def normalise_key(value: str) -> str:
@@ -39,10 +41,30 @@ def describe_character(char: str) -> str:
 
 def invisible_character(value: str, allow: str = "") -> str | None:
     """The first invisible character of the text (other than those in `allow`), or None."""
-    for char in value:
-        if char not in allow and unicodedata.category(char) in INVISIBLE_CATEGORIES:
-            return char
+    if not allow:
+        found = _invisible_pattern().search(value)
+        return found.group() if found else None
+    for found in _invisible_pattern().finditer(value):
+        if found.group() not in allow:
+            return found.group()
     return None
+
+
+@functools.cache
+def _invisible_pattern() -> re.Pattern[str]:
+    """Every code point of the invisible categories as one character class (about 230 of
+    them in this Python's Unicode tables), built once per process on first use (0.3 s): a
+    regular expression finds them at C speed, where asking each character's category cost
+    a tenth of a batch's parsing (issue 16)."""
+    invisible = [code for code in range(sys.maxunicode + 1)
+                 if unicodedata.category(chr(code)) in INVISIBLE_CATEGORIES]
+    ranges, start = [], invisible[0]
+    for previous, code in zip(invisible, invisible[1:] + [-1]):
+        if code != previous + 1:
+            ranges.append(re.escape(chr(start)) + ("-" + re.escape(chr(previous))
+                                                    if previous > start else ""))
+            start = code
+    return re.compile("[" + "".join(ranges) + "]")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -86,7 +108,7 @@ def has_control_characters(value: str) -> bool:
 
 def uscc_check_character(first17: str) -> str:
     """The check character of a unified social credit code from its first 17 characters."""
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    total = sum(_USCC_VALUES[c] * w for c, w in zip(first17, USCC_WEIGHTS))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.helpers import auth, issued
 
@@ -88,3 +90,41 @@ def test_limits_are_refused_with_a_clear_problem(client, token_for):
     assert long_query.status_code == 422 and "q" in long_query.json["errors"]
     big_page = client.get("/v1/records", query_string={"limit": 501}, headers=auth(cb))
     assert big_page.status_code == 422 and "limit" in big_page.json["errors"]
+
+
+def _depth(value, level=1):
+    """The nesting depth of a JSON value, by its definition (the document is level 1)."""
+    if not isinstance(value, (dict, list)):
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    return max((_depth(child, level + 1) for child in children), default=level)
+
+
+_JSON = st.recursive(st.none() | st.integers() | st.text(max_size=2),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+                     max_leaves=40)
+
+
+def _nested(depth, leaf):
+    """A document `depth` levels deep, alternating objects and lists, ending in `leaf`."""
+    document = leaf
+    for level in range(depth - 1):
+        document = {"x": document} if level % 2 else [document]
+    return document
+
+
+@given(_JSON)
+def test_the_depth_limit_counts_levels_by_its_definition(document):
+    from api.params import MAX_DEPTH, too_deep
+
+    assert too_deep(document) == (_depth(document) > MAX_DEPTH)
+
+
+@pytest.mark.parametrize("leaf", [1, "x", None, [], {}, [1], {"k": "v"}])
+def test_the_depth_limit_sits_exactly_at_16_levels(leaf):
+    from api.params import MAX_DEPTH, too_deep
+
+    for depth in range(1, MAX_DEPTH + 3):
+        document = _nested(depth, leaf)
+        assert too_deep(document) == (_depth(document) > MAX_DEPTH), (depth, leaf)

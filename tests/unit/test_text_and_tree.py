@@ -41,3 +41,33 @@ def test_the_seed_tree_has_the_province_11_cities_and_90_counties():
     assert tree.ancestors("330523") == ["330500", "330000"]
     assert tree.is_within("330523", "330000") and not tree.is_within("330523", "330100")
     assert len(tree.subtree("330000")) == 102
+
+
+def test_invisible_characters_are_found_by_code_point_exactly_as_their_category_says():
+    """The character class equals the Unicode tables: every code point of categories Cc, Cf,
+    Zl, Zp is found, alone and inside text, and no other one is."""
+    import sys
+    import unicodedata
+
+    from events.text import INVISIBLE_CATEGORIES, invisible_character
+
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        hidden = unicodedata.category(char) in INVISIBLE_CATEGORIES
+        assert invisible_character(char) == (char if hidden else None), hex(code)
+    assert invisible_character("湖州\u200b竹地板\u202e") == "\u200b"
+    assert invisible_character("line\nbreak\ttab", "\t\n\r") is None
+    assert invisible_character("line\nbreak\u2028", "\t\n\r") == "\u2028"
+    assert invisible_character("tab\there", "\n") == "\t"
+
+
+@given(st.text())
+def test_invisible_character_agrees_with_a_walk_of_the_categories(text):
+    import unicodedata
+
+    from events.text import INVISIBLE_CATEGORIES, invisible_character
+
+    for allow in ("", "\t\n\r"):
+        walked = next((c for c in text if c not in allow
+                       and unicodedata.category(c) in INVISIBLE_CATEGORIES), None)
+        assert invisible_character(text, allow) == walked
