@@ -33,7 +33,7 @@ from projections.families import Family, FamilySet
 from projections.fold import Deltas, Fold, HolderRows, Memory, PageChanges, open_rows
 from projections.sqlwrite import PageRows, PageWriter, page_writer
 from projections.state import RecordState, utc_naive
-from projections.tracking import ConcurrentProjector, advance
+from projections.tracking import READ_WINDOW, ConcurrentProjector, advance
 from projections.tables import ReadModel, live_generation, read_model
 
 RECORD_TOPICS = frozenset(get_topic(cls) for cls in RECORD_EVENT_CLASSES)
@@ -63,7 +63,7 @@ def cyclic_gc_paused():
 class Projector:
     """Applies pages of the event log to one set of read-model tables."""
 
-    READ_WINDOW = 4  # a page reads at most this many times its limit of positions
+    READ_WINDOW = READ_WINDOW  # projections.tracking
 
     def __init__(self, log: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
                  families: FamilySet, generation: int | None = None,

@@ -14,6 +14,12 @@ class ConcurrentProjector(Exception):
     """Another process moved the tracking row: this page is not applied."""
 
 
+# A follower reads at most this many times its page limit of positions at once: a bounded
+# window whatever the planner knows, and a window without the topics it follows still moves
+# its tracking (projector, webhook deliverer).
+READ_WINDOW = 4
+
+
 def advance(conn: Connection, table: Table, name: str, start: int, end: int,
             what: str, **values: Any) -> None:
     """Move `name`'s row of `table` from `start` to `end` (with `values`), or raise."""

@@ -44,7 +44,7 @@ from events.destinations import DestinationRefused, check_destination
 from events.store import EventLog
 from events.subscriptions import SubscriptionCreated, SubscriptionResumed
 from projections.audit import audit_events, json_default
-from projections.tracking import advance
+from projections.tracking import READ_WINDOW, advance
 
 log = logging.getLogger("registry.webhooks")
 NAME = "webhooks"
@@ -135,13 +135,20 @@ class WebhookDeliverer:
     # The subscriptions ---------------------------------------------------------------------
 
     def _follow(self, limit: int) -> int:
+        """Apply the subscription events of the next window of positions; return how many
+        positions the tracking advanced (0: caught up). A window without any still moves
+        the tracking, so each position is read once, not on every poll."""
         start = self.position()
-        found = self.log.read(start, min(limit, 500), topics=TOPICS)
-        if not found:
+        head = self.log.max_position()
+        if head <= start:
             return 0
+        limit = min(limit, 500)
+        stop = min(head, start + READ_WINDOW * limit)
+        found = self.log.read(start, limit, topics=TOPICS, stop=stop)
+        end = found[-1].position if len(found) >= limit else stop
         now = _now()
         with self.engine.begin() as conn:
-            advance(conn, tracking, NAME, start, found[-1].position, "webhooks")
+            advance(conn, tracking, NAME, start, end, "webhooks")
             for positioned in found:
                 event = positioned.event
                 if isinstance(event, SubscriptionCreated):
@@ -156,7 +163,7 @@ class WebhookDeliverer:
                         subscriptions.c.id == event.subscription_id).values(
                         state="active", attempts=0, failing_since=None, next_attempt_at=None,
                         updated_at=now))
-        return len(found)
+        return end - start
 
     # Deliveries ------------------------------------------------------------------------------
 

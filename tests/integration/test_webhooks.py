@@ -189,3 +189,41 @@ def test_private_addresses_plain_http_and_out_of_scope_subscriptions_are_refused
     wrong_kind = client.post("/v1/subscriptions", headers=auth(cb), json={
         "url": "http://127.0.0.1:9/hook", "types": ["award.granted"], "tenant": "330500"})
     assert wrong_kind.status_code == 422 and "types" in wrong_kind.json["errors"]
+
+
+def test_following_the_log_moves_to_the_head_in_bounded_windows(client, services, token_for,
+                                                                receiver, monkeypatch):
+    """Without subscription events among them, the positions read are still passed: the
+    deliverer's tracking reaches the head, each read covers a bounded window, and a later
+    subscription is still found. (It used to stay at the last subscription event and read the
+    whole rest of the log again on every poll, ten times a second.)"""
+    cb = token_for("certification-body", "330000")
+    for n in range(30):
+        assert post(client, cb, issued(f"WH-W{n}", tenant="330523")).status_code == 201
+    deliverer = services.webhook_deliverer()
+    deliverer.ensure_tracking()
+    reads: list[tuple[int, int | None]] = []
+    read = services.log.read
+
+    def spy(after, limit, topics=(), stop=None):
+        reads.append((after, stop))
+        return read(after, limit, topics, stop)
+
+    monkeypatch.setattr(services.log, "read", spy)
+    head = services.log.max_position()
+    for _ in range(100):
+        if not deliverer.process_page(limit=8):
+            break
+    assert deliverer.position() == head
+    assert reads and all(stop is not None and stop - after <= 4 * 8 for after, stop in reads)
+    reads.clear()
+    assert deliverer.process_page(limit=8) == 0 and not reads  # caught up: nothing read
+
+    sub = subscribe(client, token_for("admin", "330500"), receiver.url)
+    assert post(client, cb, issued("WH-LATER", tenant="330523")).status_code == 201
+    run_processors(services)
+    bodies = [json.loads(r["body"]) for r in receiver.received]
+    assert [b["record"] for b in bodies] == ["WH-LATER"]
+    status = client.get(f"/v1/subscriptions/{sub['id']}",
+                        headers=auth(token_for("admin", "330500"))).json
+    assert status["delivered"] == 1
