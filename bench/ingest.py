@@ -14,6 +14,10 @@ in a scratch store of its own, saving the same shape (1 event per `app.save()`, 
 compares the two under the same machine load. Each registry envelope stores two events (the
 record's event and its receipt); the raw rate of 2-event saves is reported too.
 
+During each HTTP run it also takes the CPU time spent by each part, in milliseconds an
+envelope: the gunicorn workers, the projector process (which applies the posted events to
+the read models meanwhile, on the same cores) and the client processes.
+
 On PostgreSQL it also samples, during each HTTP run, how many sessions wait on a lock (every
 insert takes the events-table lock) and how busy the CPUs are, and it measures how many
 commits/s 4 plain psycopg writers reach when each commit takes a table lock (the lock's cap).
@@ -186,7 +190,7 @@ def _client(port: int, token: str, client: int, envelopes: int, batch: int, run:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     errors: list[str] = []
     barrier.wait()
-    start = time.time()
+    start, cpu = time.time(), time.process_time()
     for body in bodies:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         connection.request("POST", path, body, headers)
@@ -195,7 +199,7 @@ def _client(port: int, token: str, client: int, envelopes: int, batch: int, run:
         if response.status != 201:
             errors.append(f"{response.status} {answer[:200]!r}")
         connection.close()
-    results.put((client, start, time.time(), errors))
+    results.put((client, start, time.time(), errors, time.process_time() - cpu))
 
 
 def http_rate(port: int, token: str, writers: int, envelopes: int, batch: int,
@@ -215,14 +219,20 @@ def http_rate(port: int, token: str, writers: int, envelopes: int, batch: int,
         answers = [results.get(timeout=900) for _ in processes]
     for process in processes:
         process.join()
-    errors = [e for *_, errs in answers for e in errs]
+    errors = [e for _, _, _, errs, _ in answers for e in errs]
     if errors:
         raise RuntimeError(f"{len(errors)} requests failed, e.g. {errors[:3]}")
-    elapsed = max(end for _, _, end, _ in answers) - min(start for _, start, _, _ in answers)
-    result = {"writers": writers, "batch": batch, "envelopes": each * writers,
+    elapsed = (max(end for _, _, end, _, _ in answers)
+               - min(start for _, start, _, _, _ in answers))
+    envelopes = each * writers
+    result = {"writers": writers, "batch": batch, "envelopes": envelopes,
               "seconds": round(elapsed, 2),
-              "envelopes_per_s": round(each * writers / elapsed, 1)}
+              "envelopes_per_s": round(envelopes / elapsed, 1)}
+    cpu = samples.pop("cpu_s", {})
+    cpu["clients"] = sum(spent for *_, spent in answers)
     result.update(samples)
+    result["cpu_ms_per_envelope"] = {role: round(seconds / envelopes * 1000, 3)
+                                     for role, seconds in cpu.items()}
     return result
 
 
@@ -236,11 +246,51 @@ def cpu_times() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-class Probe:
-    """Samples PostgreSQL sessions waiting on a lock, and CPU busy time, during a run."""
+TICKS = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, conninfo: str | None) -> None:
+
+def server_cpu(root: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of `registry serve` (pid `root`) and everything it
+    started, by role: the gunicorn workers, the projector process, the rest (the gunicorn
+    master and `registry serve` itself)."""
+    parents: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    commands: dict[int, bytes] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        parents[int(entry.name)] = int(fields[1])
+        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+    roles = {"server_workers": 0.0, "projector": 0.0, "server_other": 0.0}
+    for pid, seconds in spent.items():
+        ancestor = pid
+        while ancestor not in (root, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor != root:
+            continue
+        command, parent = commands.get(pid, b""), commands.get(parents.get(pid, 0), b"")
+        if b"projector" in command:
+            roles["projector"] += seconds
+        elif b"api.server" in command and b"api.server" in parent:
+            roles["server_workers"] += seconds
+        else:
+            roles["server_other"] += seconds
+    return roles
+
+
+class Probe:
+    """Samples PostgreSQL sessions waiting on a lock, and CPU busy time, during a run; and
+    the CPU the server's processes spent, by role, when the server's pid is known."""
+
+    def __init__(self, conninfo: str | None, server: int | None = None) -> None:
         self.conninfo = conninfo
+        self.server = server
 
     @contextlib.contextmanager
     def sampling(self) -> Iterator[dict[str, float]]:
@@ -263,6 +313,7 @@ class Probe:
                     stop.wait(0.02)
 
         busy0, total0 = cpu_times()
+        roles0 = server_cpu(self.server) if self.server else {}
         thread = threading.Thread(target=sample, daemon=True) if self.conninfo else None
         if thread:
             thread.start()
@@ -274,6 +325,9 @@ class Probe:
                 thread.join()
             busy1, total1 = cpu_times()
             samples["cpu_busy"] = round((busy1 - busy0) / max(1, total1 - total0), 2)
+            if self.server:
+                roles1 = server_cpu(self.server)
+                samples["cpu_s"] = {role: roles1[role] - roles0[role] for role in roles1}
             if counts["samples"]:
                 n = counts["samples"]
                 samples["lock_waiting_sessions"] = round(counts["waiting"] / n, 2)
@@ -292,8 +346,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(settings: Settings, workers: int, workdir: Path) -> Iterator[int]:
-    """`registry serve --workers N` on a free port until the block ends; yields the port."""
+def serving(settings: Settings, workers: int, workdir: Path) -> Iterator[tuple[int, int]]:
+    """`registry serve --workers N` on a free port until the block ends; yields the port and
+    the pid of `registry serve` (whose descendants are the server and the projector)."""
     # the per-principal rate limit (200/s) would measure the limiter, not the ingest path
     env = {**os.environ, "REGISTRY_DATABASE_URL": settings.database_url,
            "REGISTRY_DATABASE_SCHEMA": settings.database_schema, "REGISTRY_RATE_LIMIT": "0",
@@ -314,7 +369,7 @@ def serving(settings: Settings, workers: int, workdir: Path) -> Iterator[int]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the server did not start; see serve.log")
                 time.sleep(0.2)
-            yield port
+            yield port, process.pid
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -396,7 +451,8 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict
                 cap = lock_cap(conninfo, raw_env["POSTGRES_SCHEMA"], 4, 2000)
                 results["table_lock_commits_per_s_4_writers"] = round(cap, 1)
                 log(f"{backend}: 4 writers committing under the table lock: {cap:.0f}/s")
-            with serving(settings, args.workers, workdir) as port:
+            with serving(settings, args.workers, workdir) as (port, pid):
+                probe.server = pid
                 warm_up(port, token, args.workers)
                 for writers in args.writers:
                     results["http_single"].append(measure(
@@ -408,7 +464,8 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict
                         lambda: http_rate(port, token, 1, args.batched, size, probe)))
                 results["raw_pair_events_per_s"] = round(raw.rate("pair"), 1)
             for workers in args.worker_sweep if conninfo else ():
-                with serving(settings, workers, workdir) as port:
+                with serving(settings, workers, workdir) as (port, pid):
+                    probe.server = pid
                     warm_up(port, token, workers)
                     result = measure(f"{backend}: 8 writers, {workers} gunicorn worker(s)", raw,
                                      "single", lambda: http_rate(port, token, 8, args.singles,
@@ -505,7 +562,8 @@ def _memory_gib() -> float:
 def table(results: dict[str, Any]) -> str:
     """The runs as a Markdown table."""
     lines = ["| backend | HTTP run | envelopes/s | raw events/s (before/after) | ratio | CPU busy "
-             "| share of time with a lock wait |", "|---|---|---|---|---|---|---|"]
+             "| share of time with a lock wait | CPU ms an envelope: workers / projector / "
+             "clients |", "|---|---|---|---|---|---|---|---|"]
     for backend, r in results["backends"].items():
         runs = [(f"single posts, {s['writers']} writer(s)", s) for s in r["http_single"]]
         runs += [(f"batches of {b['batch']}, 1 writer", b) for b in r["http_batch"]]
@@ -516,8 +574,15 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"| {backend} | {label} | {run['envelopes_per_s']:.0f} | "
                          f"{raw['mean']:.0f} ({raw['before']:.0f}/{raw['after']:.0f}) | "
                          f"{run['ratio']:.2f} | {run['cpu_busy']:.2f} | "
-                         f"{run.get('share_of_time_with_a_lock_wait', '-')} |")
+                         f"{run.get('share_of_time_with_a_lock_wait', '-')} | "
+                         f"{_cpu_cell(run.get('cpu_ms_per_envelope'))} |")
     return "\n".join(lines)
+
+
+def _cpu_cell(cpu: dict[str, float] | None) -> str:
+    if not cpu:
+        return "-"
+    return " / ".join(f"{cpu[role]:.2f}" for role in ("server_workers", "projector", "clients"))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
