@@ -31,6 +31,7 @@ from sqlalchemy import (
 from events import RECORD_EVENT_CLASSES
 from events.store import EventLog
 from events.wire import AUDITED_TYPES, audit_document, wire_time
+from projections.db import copy_rows
 from projections.ledger import ledger_fields
 from projections.tracking import advance
 from projections.state import utc_naive
@@ -132,11 +133,7 @@ class AuditIndex:
                 conn.exec_driver_sql(f"INSERT INTO audit_events ({', '.join(COLUMNS)}) "
                                      f"VALUES ({', '.join(['?'] * len(COLUMNS))})", rows)
             elif rows:
-                with conn.connection.dbapi_connection.cursor() as cursor:
-                    with cursor.copy(f"COPY audit_events ({', '.join(COLUMNS)}) "
-                                     "FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
+                copy_rows(conn, "audit_events", COLUMNS, rows)
         return len(notifications)
 
 

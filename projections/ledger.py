@@ -43,7 +43,10 @@ from projections.ledger_tables import (
     keys,
     tracking,
 )
+from projections.db import copy_rows
 from projections.tracking import ConcurrentProjector, advance
+
+ENTRY_COLUMNS = [column.name for column in entries.columns]
 
 log = logging.getLogger("registry.ledger")
 
@@ -215,7 +218,12 @@ class LedgerSealer:
             except ConcurrentProjector:
                 self._ready = False  # reload the checkpoint state before the next page
                 raise
-            if rows:
+            if rows and conn.dialect.name == "postgresql":
+                # COPY: an insert of every entry cost the projector process a sixth of its
+                # CPU during ingest (py-spy, issue 16)
+                copy_rows(conn, entries.name, ENTRY_COLUMNS,
+                          [[row[name] for name in ENTRY_COLUMNS] for row in rows])
+            elif rows:
                 conn.execute(insert(entries), rows)
             if signed:
                 conn.execute(insert(checkpoints), signed)

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from projections.db import copy_rows
 from projections.tables import ReadModel
 
 INTERVAL_COLUMNS = ["owner", "seq", "tenant", "metric", "valid_from", "valid_to",
@@ -255,16 +256,7 @@ class PostgresWriter(PageWriter):
 
     def _copy(self, conn, table: str, columns: list[str], rows,
               types: list[str] | None = None) -> None:
-        """COPY rows in; in the binary format when `types` are given (nothing for
-        PostgreSQL to parse: a rebuild's millions of interval rows cost the server and
-        Python half as much as text)."""
-        binary = " (FORMAT BINARY)" if types else ""
-        with conn.connection.dbapi_connection.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}") as copy:
-                if types:
-                    copy.set_types(types)
-                for row in rows:
-                    copy.write_row(row)
+        copy_rows(conn, table, columns, rows, types)
 
     def interval_rows(self, rows) -> list[tuple]:
         """Rows for the binary COPY: dates and naive UTC timestamps as they are."""
