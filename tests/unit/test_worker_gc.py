@@ -32,3 +32,11 @@ def test_workers_started_with_gunicorn_conf_freeze_them_too(unfrozen):
     assert gc.get_freeze_count() == 0
     hooks["post_worker_init"](None)
     assert gc.get_freeze_count() > 10_000
+
+
+def test_workers_build_the_table_of_invisible_characters_before_the_first_request(unfrozen):
+    from events import text
+
+    text._invisible_pattern.cache_clear()
+    gunicorn_options("127.0.0.1", 8000, 2)["post_worker_init"](None)
+    assert text._invisible_pattern.cache_info().currsize == 1
