@@ -521,7 +521,8 @@ def phases(settings: Settings, token: str, singles: int, batches: int) -> dict[s
                     envelopes = timed("parse", parse_batch)(body, today)
                     timed("use case", svc.registry.record_batch)(scope, envelopes).as_json()
             total = time.perf_counter() - start
-            rest = spent["use case"] - spent["read"] - spent["decide"] - spent["append"]
+            rest = spent["use case"] - sum(spent.get(name, 0.0)
+                                           for name in ("read", "decide", "append"))
             shapes[shape] = {name: round(value / count * 1000, 3) for name, value in
                              {**spent, "use case, rest": rest, "total": total}.items()
                              if name != "use case"}

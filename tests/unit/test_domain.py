@@ -161,3 +161,40 @@ def test_a_new_count_starts_from_a_printed_stock_or_is_unknown():
     stocks = Stocks({("330000", "m", 2020): {"value": 1979, "year": 2020, "plan": "p"}})
     known = values_with(openings, {}, stocks).new("330000", NEW, dt.date(2025, 6, 30))
     assert known.value == 2400 - 1979 and known.stock["plan"] == "p"
+
+
+def test_new_records_are_stored_without_a_read_and_every_other_answer_is_unchanged(
+        memory, scope_of, monkeypatch):
+    """A post or batch of types that only create records is first decided without reading
+    (issue 16); whenever that cannot hold (the record exists, the envelope is a retry or
+    reuses an id, the decision refuses) the answer is the one a read gives."""
+    log, _, registry = memory
+    cb = scope_of("certification-body", "330500", ("certification",))
+    reads: list[list] = []
+    histories = log.histories
+
+    def spy(ids):
+        reads.append(list(ids))
+        return histories(ids)
+
+    monkeypatch.setattr(log, "histories", spy)
+    body = issued("D-NEW")
+    first = registry.record(cb, parsed(body))
+    assert first.version == 1 and not first.replayed and reads == []
+    batch = registry.record_batch(cb, [parsed(issued(f"D-NEW-{n}")) for n in range(3)])
+    assert [r.version for r in batch.receipts] == [1, 1, 1] and reads == []
+
+    again = registry.record(cb, parsed(body))  # a retry: the insert fails, the read replays
+    assert again.replayed and again.position == first.position and len(reads) == 1
+    with pytest.raises(RecordExists):
+        registry.record(cb, parsed(issued("D-NEW")))
+    with pytest.raises(EnvelopeIdReused):
+        registry.record(cb, parsed({**issued("D-OTHER"), "id": body["id"]}))
+    with pytest.raises(OutOfScope):  # refused without reading first, then read and refused
+        registry.record(cb, parsed(issued("D-FAR", tenant="330102")))
+    assert len(reads) == 4
+    suspended = registry.record(cb, parsed(envelope("certification.suspended", "D-NEW",
+                                                    "2024-01-01", {"reason": "r"})))
+    assert suspended.version == 2 and len(reads) == 5  # other types read first, as before
+    assert [p.event.originator_version for p in log.history(record_id("certification",
+                                                                      "D-NEW"))] == [1, 2]
