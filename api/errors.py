@@ -108,8 +108,10 @@ def register_error_handlers(app: Flask) -> None:
     def _database_down(exc: Exception) -> Response:
         log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
         response = problem(503, "database-unavailable", "Database unavailable",
-                           "The database cannot be reached right now; nothing was stored. "
-                           "Retry the same request later.")
+                           "The database cannot be reached right now. A write whose "
+                           "connection failed while it committed may have been stored: "
+                           "send the same request again later, with the same envelope ids, "
+                           "and the answer says what is stored.")
         response.headers["Retry-After"] = "2"
         return response
 

@@ -142,3 +142,31 @@ def test_racing_writers_with_expected_version_get_one_success_and_one_conflict(a
     assert sorted(code for code, _ in results) == [201, 409]
     conflict = next(body for code, body in results if code == 409)
     assert conflict["current_version"] == 2
+
+
+def test_a_write_whose_answer_was_lost_with_the_database_is_in_doubt_and_a_retry_settles_it(
+        app, client, token_for, monkeypatch):
+    """The connection can die after PostgreSQL committed but before it said so (a fast
+    shutdown does this). The 503 must not claim that nothing was stored; the same envelope
+    sent again is answered from what was stored, once."""
+    from eventsourcing.persistence import OperationalError
+
+    cb = token_for("certification-body", "330500")
+    log = app.extensions["registry"].get().registry.log
+    append = log.append
+
+    def committed_then_lost(*items):
+        append(*items)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(log, "append", committed_then_lost)
+    body = issued("DOUBT-1")
+    lost = post(client, cb, body)
+    assert lost.status_code == 503 and lost.headers["Retry-After"]
+    assert lost.json["type"].endswith("database-unavailable")
+    assert "nothing was stored" not in lost.json["detail"]
+    assert "same request" in lost.json["detail"]
+    monkeypatch.setattr(log, "append", append)
+    again = post(client, cb, copy.deepcopy(body))
+    assert again.status_code == 200  # the stored result, not a second event
+    assert len(events_of(client, cb, "DOUBT-1")) == 1
