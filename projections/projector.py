@@ -33,7 +33,7 @@ from projections.families import Family, FamilySet
 from projections.fold import Deltas, Fold, HolderRows, Memory, PageChanges, open_rows
 from projections.sqlwrite import PageRows, PageWriter, page_writer
 from projections.state import RecordState, utc_naive
-from projections.tracking import READ_WINDOW, ConcurrentProjector, advance
+from projections.tracking import ConcurrentProjector, advance, next_window
 from projections.tables import ReadModel, live_generation, read_model
 
 RECORD_TOPICS = frozenset(get_topic(cls) for cls in RECORD_EVENT_CLASSES)
@@ -63,7 +63,6 @@ def cyclic_gc_paused():
 class Projector:
     """Applies pages of the event log to one set of read-model tables."""
 
-    READ_WINDOW = READ_WINDOW  # projections.tracking
 
     def __init__(self, log: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
                  families: FamilySet, generation: int | None = None,
@@ -148,18 +147,8 @@ class Projector:
 
     def _read_stored(self, start: int, limit: int) -> tuple[int, list[Any]] | None:
         """The next page's record events as stored (not decoded), and the position the page
-        reaches: at most `limit` events among the next READ_WINDOW × `limit` positions (all
-        committed: none is below the head)."""
-        head = self.log.max_position()
-        if head <= start:
-            return None
-        # A bounded window, whatever the planner knows: without statistics PostgreSQL reads
-        # "every record event up to the head, sorted" as a scan of the whole rest of the log.
-        stop = min(head, start + self.READ_WINDOW * limit)
-        notifications = self.log.recorder.select_notifications(
-            start=start, limit=limit, stop=stop, topics=TOPIC_LIST, inclusive_of_start=False)
-        end = notifications[-1].id if len(notifications) >= limit else stop
-        return end, [n for n in notifications if n.topic in RECORD_TOPICS]
+        reaches (`projections.tracking.next_window`)."""
+        return next_window(self.log, start, limit, TOPIC_LIST)
 
     def _memory_at(self, start: int) -> Memory:
         memory = self._memory

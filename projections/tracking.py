@@ -5,9 +5,11 @@ page) refuses the whole transaction, so a page is applied exactly once."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import Connection, Table, update
+
+from events.store import EventLog
 
 
 class ConcurrentProjector(Exception):
@@ -18,6 +20,25 @@ class ConcurrentProjector(Exception):
 # window whatever the planner knows, and a window without the topics it follows still moves
 # its tracking (projector, webhook deliverer).
 READ_WINDOW = 4
+
+
+def next_window(log: EventLog, start: int, limit: int, topics: Sequence[str]
+                ) -> tuple[int, list[Any]] | None:
+    """The stored events (not decoded) of `topics` after `start`: at most `limit` of them
+    among the next READ_WINDOW × `limit` positions, and the position the window reaches;
+    None at the head. Every position up to the head is committed (positions are taken in
+    commit order), so a follower that moves its tracking to the window's end skips nothing.
+
+    The window is bounded whatever the planner knows: without statistics PostgreSQL reads
+    "every event of these topics up to the head, sorted" as a scan of the rest of the log."""
+    head = log.max_position()
+    if head <= start:
+        return None
+    stop = min(head, start + READ_WINDOW * limit)
+    notifications = log.recorder.select_notifications(
+        start=start, limit=limit, stop=stop, topics=topics, inclusive_of_start=False)
+    end = notifications[-1].id if len(notifications) >= limit else stop
+    return end, notifications
 
 
 def advance(conn: Connection, table: Table, name: str, start: int, end: int,

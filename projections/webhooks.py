@@ -44,7 +44,7 @@ from events.destinations import DestinationRefused, check_destination
 from events.store import EventLog
 from events.subscriptions import SubscriptionCreated, SubscriptionResumed
 from projections.audit import audit_events, json_default
-from projections.tracking import READ_WINDOW, advance
+from projections.tracking import advance, next_window
 
 log = logging.getLogger("registry.webhooks")
 NAME = "webhooks"
@@ -139,24 +139,21 @@ class WebhookDeliverer:
         positions the tracking advanced (0: caught up). A window without any still moves
         the tracking, so each position is read once, not on every poll."""
         start = self.position()
-        head = self.log.max_position()
-        if head <= start:
+        window = next_window(self.log, start, min(limit, 500), TOPICS)
+        if window is None:
             return 0
-        limit = min(limit, 500)
-        stop = min(head, start + READ_WINDOW * limit)
-        found = self.log.read(start, limit, topics=TOPICS, stop=stop)
-        end = found[-1].position if len(found) >= limit else stop
-        now = _now()
+        end, found = window
+        decode, now = self.log.mapper.to_domain_event, _now()
         with self.engine.begin() as conn:
             advance(conn, tracking, NAME, start, end, "webhooks")
-            for positioned in found:
-                event = positioned.event
+            for notification in found:
+                event = decode(notification)
                 if isinstance(event, SubscriptionCreated):
                     conn.execute(subscriptions.insert().values(
                         id=event.subscription_id, tenant=event.tenant, url=event.url,
                         types=list(event.types), kinds=list(event.kinds),
                         principal_id=event.principal_id, secret=event.secret,
-                        position=positioned.position, state="active", delivered=0,
+                        position=notification.id, state="active", delivered=0,
                         attempts=0, updated_at=now))
                 else:
                     conn.execute(update(subscriptions).where(

@@ -9,6 +9,7 @@ from events.envelope import parse_envelope
 from projections.projector import Projector
 from projections.runner import rebuild
 from projections.tables import live_generation, read_model
+from projections.tracking import READ_WINDOW
 from tests.helpers import auth, envelope, holder, issued, post
 from tests.consistency import read_model_snapshot as snapshot
 
@@ -96,7 +97,7 @@ def test_each_page_reads_a_bounded_range_of_positions(services, monkeypatch):
     projector = services.projector()
     projector.catch_up(limit=4)
     assert projector.position() == head
-    assert ranges and all(stop is not None and stop - start <= Projector.READ_WINDOW * limit
+    assert ranges and all(stop is not None and stop - start <= READ_WINDOW * limit
                           for start, stop, limit in ranges), ranges
     monkeypatch.undo()
     engine = services.writer_engine()

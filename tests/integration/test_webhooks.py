@@ -203,13 +203,15 @@ def test_following_the_log_moves_to_the_head_in_bounded_windows(client, services
     deliverer = services.webhook_deliverer()
     deliverer.ensure_tracking()
     reads: list[tuple[int, int | None]] = []
-    read = services.log.read
+    recorder = services.log.recorder
+    read = recorder.select_notifications
 
-    def spy(after, limit, topics=(), stop=None):
-        reads.append((after, stop))
-        return read(after, limit, topics, stop)
+    def spy(start, limit, stop=None, topics=(), inclusive_of_start=True):
+        reads.append((start, stop))
+        return read(start=start, limit=limit, stop=stop, topics=topics,
+                    inclusive_of_start=inclusive_of_start)
 
-    monkeypatch.setattr(services.log, "read", spy)
+    monkeypatch.setattr(recorder, "select_notifications", spy)
     head = services.log.max_position()
     for _ in range(100):
         if not deliverer.process_page(limit=8):
