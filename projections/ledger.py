@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from sqlalchemy import Engine, func, insert, select
 
@@ -46,7 +46,18 @@ from projections.ledger_tables import (
 from projections.db import copy_rows
 from projections.tracking import ConcurrentProjector, advance
 
-ENTRY_COLUMNS = [column.name for column in entries.columns]
+
+
+class Entry(NamedTuple):
+    """A `ledger_entries` row, in the table's column order (as COPY writes it)."""
+
+    position: int
+    prev_hash: str
+    hash: str
+    sealed_at: dt.datetime
+
+
+ENTRY_COLUMNS = list(Entry._fields)  # ledger_entries' columns (tests/integration/test_ledger.py)
 
 log = logging.getLogger("registry.ledger")
 
@@ -138,6 +149,7 @@ class LedgerSealer:
             self._sign_head_when_due(head)
             return 0
         now = dt.datetime.now(dt.timezone.utc)
+        sealed_at = _utc_naive(now)
         prev, rows, signed = head.hash, [], []
         since = self._since_checkpoint
         halt: tuple[int, str] | None = None
@@ -149,8 +161,7 @@ class LedgerSealer:
                 halt = (notification.id, f"the stored event does not decode "
                                          f"({type(exc).__name__}: {str(exc)[:300]})")
                 break
-            rows.append({"position": notification.id, "prev_hash": prev, "hash": entry_hash,
-                         "sealed_at": _utc_naive(now)})
+            rows.append(Entry(notification.id, prev, entry_hash, sealed_at))
             prev = entry_hash
             since += 1
             if since >= self.checkpoint_every and self.signer is not None:
@@ -158,7 +169,7 @@ class LedgerSealer:
                 since = 0
         caught_up = halt is not None or len(notifications) < limit
         if rows and caught_up and since and self._due(now, signed):
-            signed.append(self._checkpoint(rows[-1]["position"], prev, now))
+            signed.append(self._checkpoint(rows[-1].position, prev, now))
             since = 0
         if rows or (halt and halt != (head.halted_position, head.halted_reason)):
             self._write(head, rows, signed, halt, now)
@@ -203,15 +214,15 @@ class LedgerSealer:
         self._since_checkpoint = 0
         self._last_signed = (head.position, now)
 
-    def _write(self, head: Head, rows: list[dict], signed: list[dict],
+    def _write(self, head: Head, rows: list[Entry], signed: list[dict],
                halt: tuple[int, str] | None, now: dt.datetime) -> None:
         """One transaction: advance the tracking row (compare-and-set), insert the entries
         and checkpoints."""
-        end = rows[-1]["position"] if rows else head.position
+        end = rows[-1].position if rows else head.position
         with self.engine.begin() as conn:
             try:
                 advance(conn, tracking, self.name, head.position, end, "ledger",
-                        head_hash=rows[-1]["hash"] if rows else head.hash,
+                        head_hash=rows[-1].hash if rows else head.hash,
                         entries=tracking.c.entries + len(rows),
                         halted_position=halt[0] if halt else None,
                         halted_reason=halt[1] if halt else None, updated_at=_utc_naive(now))
@@ -221,10 +232,9 @@ class LedgerSealer:
             if rows and conn.dialect.name == "postgresql":
                 # COPY: an insert of every entry cost the projector process a sixth of its
                 # CPU during ingest (py-spy, issue 16)
-                copy_rows(conn, entries.name, ENTRY_COLUMNS,
-                          [[row[name] for name in ENTRY_COLUMNS] for row in rows])
+                copy_rows(conn, entries.name, ENTRY_COLUMNS, rows)
             elif rows:
-                conn.execute(insert(entries), rows)
+                conn.execute(insert(entries), [row._asdict() for row in rows])
             if signed:
                 conn.execute(insert(checkpoints), signed)
 

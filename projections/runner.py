@@ -91,11 +91,15 @@ class ProcessLock:
 
 class Processor(Protocol):
     """Anything that follows the log a page at a time (the projector, the audit index,
-    the ledger sealer)."""
+    the ledger sealer, the webhook deliverer)."""
 
     def ensure_tracking(self) -> None: ...
 
-    def process_page(self, limit: int) -> int: ...
+    def process_page(self, limit: int) -> int:
+        """Apply the next page of at most `limit` events; return how far it got, 0 when
+        caught up. Each counts in its own unit (the projector and the webhook deliverer
+        positions advanced, the audit index events read, the ledger events sealed), but in
+        each a full page, which may have more behind it, is at least `limit`."""
 
 
 HEARTBEAT_SECONDS = 2.0
@@ -129,7 +133,7 @@ def run_forever(processors: Processor | list[Processor], stop: threading.Event,
             if stopped.get(id(processor), 0) > time.monotonic():
                 continue
             try:
-                backlog |= processor.process_page(page) >= page
+                backlog |= processor.process_page(page) >= page  # a full page
                 backoff = 0.5
                 if stopped.pop(id(processor), None) is not None:
                     clear_failure(_engine(processor), _name(processor))

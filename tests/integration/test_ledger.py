@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 
 from events import RecordEvent
 from events.ledger_document import GENESIS_HASH, chain_hash, ledger_document
-from projections.ledger import all_checkpoints, iter_entries, latest_checkpoint, ledger_fields
+from projections.ledger import (
+    ENTRY_COLUMNS,
+    all_checkpoints,
+    iter_entries,
+    latest_checkpoint,
+    ledger_fields,
+)
 from projections.ledger_signing import verify_signature
 from projections.ledger_tables import entries
 from projections.ledger_export import export_lines, verify_export
@@ -253,3 +259,8 @@ def test_ledger_fields_let_an_export_line_be_verified_from_its_own_content(servi
     tampered = dataclasses.replace(issued.event, product="假冒产品")
     bad_line = {**ledger_document(issued.position, tampered), "ledger": fields[issued.position]}
     assert not verify_export([json.dumps(bad_line)], sealed.signer.public_key).ok
+
+
+def test_the_sealer_writes_entries_in_the_tables_column_order():
+    """COPY writes each entry as it is built, so its fields must be the table's columns."""
+    assert ENTRY_COLUMNS == [column.name for column in entries.columns]
