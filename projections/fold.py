@@ -120,7 +120,8 @@ class Fold:
                 state = states[rid] = RecordState.new(event)
             rules = self.holder_rules[state.kind]
             old_holder = state.holder_uscc
-            old = self.holder_facts(state) if rules else None
+            # the facts before the event matter only for a holder the record already had
+            old = self.holder_facts(state) if rules and old_holder is not None else None
             state.apply(event, position)
             changes.records[rid] = state
             known = state.updated_at  # the event's recorded time, naive UTC
@@ -135,7 +136,8 @@ class Fold:
     def _holders_changed(self, rid: str, state: RecordState, rules: list[Rule],
                          old_holder: str | None, old: dict[str, tuple] | None,
                          known: dt.datetime, memory: Memory, changes: PageChanges) -> None:
-        """Refresh the holder families the event changed, for the old and the new holder."""
+        """Refresh the holder families the event changed, for the old and the new holder
+        (`old`: the record's facts before the event, given when `old_holder` is not None)."""
         members = memory.members
         new = self.holder_facts(state)
         holder = state.holder_uscc
