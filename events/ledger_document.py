@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 from uuid import UUID
 
+import orjson
 from eventsourcing.utils import get_topic
 
 from events.base import RecordEvent
@@ -52,10 +53,27 @@ def _leaf(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} has no ledger document form")
 
 
+# Dates and times, and dataclasses, go to `_leaf` as they do with the json module.
+_ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def plain(value: Any) -> Any:
-    """The plain-JSON form of a value (a round trip through the C encoder and decoder, several
-    times faster than walking the value in Python)."""
-    return json.loads(json.dumps(value, default=_leaf, ensure_ascii=False, allow_nan=False))
+    """The plain-JSON form of a value: the json module's round trip
+    `json.loads(json.dumps(value, default=_leaf, ensure_ascii=False, allow_nan=False))`.
+
+    orjson's round trip gives the same value five times faster (a sixth of the ledger
+    sealer's time, issue 16) where the two agree; where they may not, the json module
+    decides: orjson refuses integers past 64 bits, keys that are not strings and lone
+    surrogates, and writes NaN and infinities as null (which json refuses), so any refusal
+    and any null in orjson's text go the json module's way."""
+    try:
+        text = orjson.dumps(value, default=_leaf, option=_ORJSON)
+    except orjson.JSONEncodeError:
+        text = None
+    if text is None or b"null" in text:
+        return json.loads(json.dumps(value, default=_leaf, ensure_ascii=False,
+                                     allow_nan=False))
+    return orjson.loads(text)
 
 
 @lru_cache(maxsize=None)
