@@ -82,7 +82,6 @@ def test_a_document_read_back_from_an_export_line_hashes_the_same():
 # 64 bits, lone surrogates, keys that are not strings, types without a document form).
 
 
-
 @dataclasses.dataclass(frozen=True)
 class _Holder:  # a dataclass has no document form: both paths refuse it
     uscc: str
