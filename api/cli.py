@@ -159,7 +159,8 @@ def projector_command(poll: float, page: int) -> None:
                             say=lambda text: click.echo(text, err=True))
         click.echo(f"projector running on {settings.database_url} (pid {pid})", err=True)
         run_forever(svc.processors(), stop, poll=poll, page=page,
-                    heartbeat=lambda: beat(svc.writer_engine(), pid, host, started))
+                    heartbeat=lambda: beat(svc.writer_engine(), pid, host, started),
+                    head=svc.log.max_position)
     finally:
         try:
             beat(svc.writer_engine(), pid, host, started, state="stopped")

@@ -103,17 +103,26 @@ class Processor(Protocol):
 
 
 HEARTBEAT_SECONDS = 2.0
+# Idle (the log's head unchanged since every processor was last caught up), the processors
+# still run this often, for what they do on time rather than on events: the ledger's signed
+# checkpoints, webhook retries, following a rebuild's switch of generation.
+IDLE_ROUND_SECONDS = 1.0
+_DATABASE_DOWN = (OperationalError, DBAPIError, PersistenceError, psycopg.OperationalError)
 
 
 def run_forever(processors: Processor | list[Processor], stop: threading.Event,
                 poll: float = 0.1, page: int = 2000,
-                heartbeat: Callable[[], None] | None = None) -> None:
+                heartbeat: Callable[[], None] | None = None,
+                head: Callable[[], int] | None = None) -> None:
     """Apply pages until `stop` is set. While some processor has a backlog (it advanced a
     full page), the next round follows at once; otherwise the loop sleeps `poll` seconds, so
     that events arriving one by one are applied a poll's worth at a time: one transaction
     per processor for every event or two cost the projector process more CPU per posted
-    event than the server's (issue 16). Database outages are waited out with back-off;
-    nothing is skipped. `heartbeat` is called every HEARTBEAT_SECONDS while the loop runs."""
+    event than the server's (issue 16). With `head` (the log's highest position), a round
+    whose head has not moved since a round in which every processor caught up reads only
+    the head, and the processors run once every IDLE_ROUND_SECONDS. Database outages are
+    waited out with back-off; nothing is skipped. `heartbeat` is called every
+    HEARTBEAT_SECONDS while the loop runs."""
     if not isinstance(processors, list):
         processors = [processors]
     for processor in processors:
@@ -121,6 +130,7 @@ def run_forever(processors: Processor | list[Processor], stop: threading.Event,
     backoff = 0.5
     stopped: dict[int, float] = {}  # processors halted on a poison event -> next retry time
     next_beat = 0.0
+    caught_up_at, next_round = None, 0.0  # the head every processor last caught up with
     while not stop.is_set():
         if heartbeat is not None and time.monotonic() >= next_beat:
             try:
@@ -128,7 +138,15 @@ def run_forever(processors: Processor | list[Processor], stop: threading.Event,
                 next_beat = time.monotonic() + HEARTBEAT_SECONDS
             except (OperationalError, DBAPIError, psycopg.OperationalError) as exc:
                 log.warning("heartbeat not written (database unavailable): %s", exc)
-        backlog = False
+        try:
+            at = head() if head is not None else None
+        except _DATABASE_DOWN as exc:
+            at = None  # the processors' own reads meet the outage and back off
+            log.warning("the log's head not read (database unavailable): %s", exc)
+        if at is not None and at == caught_up_at and time.monotonic() < next_round:
+            stop.wait(poll)
+            continue
+        backlog, failed = False, False
         for processor in processors:
             if stopped.get(id(processor), 0) > time.monotonic():
                 continue
@@ -139,15 +157,20 @@ def run_forever(processors: Processor | list[Processor], stop: threading.Event,
                     clear_failure(_engine(processor), _name(processor))
                     log.warning("%s resumed", _name(processor))
             except ConcurrentProjector as exc:
+                failed = True
                 log.warning("%s", exc)
-            except (OperationalError, DBAPIError, PersistenceError,
-                    psycopg.OperationalError) as exc:
+            except _DATABASE_DOWN as exc:
+                failed = True
                 log.warning("database unavailable, retrying in %.1fs: %s", backoff, exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
             except Exception as exc:  # a poison event: stop here and say so, never skip it
                 _halt(processor, exc)
                 stopped[id(processor)] = time.monotonic() + POISON_RETRY_SECONDS
+        # Without a full page, each processor read up to a head it read after `at`: all of
+        # them are caught up with `at` (a halted one waits for its retry time anyway).
+        caught_up_at = at if not backlog and not failed else None
+        next_round = time.monotonic() + IDLE_ROUND_SECONDS
         if not backlog:
             stop.wait(poll)
 
