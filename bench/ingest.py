@@ -176,8 +176,10 @@ def issued(client: int, i: int, run: str) -> dict:
 
 
 def _client(port: int, token: str, client: int, envelopes: int, batch: int, run: str,
-            barrier: Any, results: Any) -> None:
-    """Post `envelopes` new certifications, `batch` per request (0: POST /v1/events)."""
+            barrier: Any, results: Any, keep_alive: bool = False) -> None:
+    """Post `envelopes` new certifications, `batch` per request (0: POST /v1/events): a new
+    connection per request, or with `keep_alive` one connection for all of them (as
+    `requests.Session` and most HTTP clients do)."""
     if batch:
         path = "/v1/events/batch"
         bodies = [json.dumps({"events": [issued(client, i + j, run) for j in range(batch)]},
@@ -191,19 +193,24 @@ def _client(port: int, token: str, client: int, envelopes: int, batch: int, run:
     errors: list[str] = []
     barrier.wait()
     start, cpu = time.time(), time.process_time()
+    connection = None
     for body in bodies:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        if connection is None or not keep_alive:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         connection.request("POST", path, body, headers)
         response = connection.getresponse()
         answer = response.read()
         if response.status != 201:
             errors.append(f"{response.status} {answer[:200]!r}")
+        if not keep_alive:
+            connection.close()
+    if connection is not None:
         connection.close()
     results.put((client, start, time.time(), errors, time.process_time() - cpu))
 
 
 def http_rate(port: int, token: str, writers: int, envelopes: int, batch: int,
-              probe: "Probe") -> dict[str, Any]:
+              probe: "Probe", keep_alive: bool = False) -> dict[str, Any]:
     """Envelopes/s of `writers` client processes posting `envelopes` in total."""
     run = uuid.uuid4().hex[:8]
     context = multiprocessing.get_context("spawn")
@@ -211,7 +218,7 @@ def http_rate(port: int, token: str, writers: int, envelopes: int, batch: int,
     results = context.Queue()
     each = max(batch or 1, envelopes // writers)
     processes = [context.Process(target=_client, args=(port, token, c, each, batch, run,
-                                                       barrier, results))
+                                                       barrier, results, keep_alive))
                  for c in range(writers)]
     for process in processes:
         process.start()
@@ -225,7 +232,8 @@ def http_rate(port: int, token: str, writers: int, envelopes: int, batch: int,
     elapsed = (max(end for _, _, end, _, _ in answers)
                - min(start for _, start, _, _, _ in answers))
     envelopes = each * writers
-    result = {"writers": writers, "batch": batch, "envelopes": envelopes,
+    result = {"writers": writers, "batch": batch, "keep_alive": keep_alive,
+              "envelopes": envelopes,
               "seconds": round(elapsed, 2),
               "envelopes_per_s": round(envelopes / elapsed, 1)}
     cpu = samples.pop("cpu_s", {})
@@ -455,9 +463,12 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict
                 probe.server = pid
                 warm_up(port, token, args.workers)
                 for writers in args.writers:
-                    results["http_single"].append(measure(
-                        f"{backend}: single posts, {writers} writer(s)", raw, "single", lambda: (
-                            http_rate(port, token, writers, args.singles, 0, probe))))
+                    for keep in (False, True) if args.keep_alive else (False,):
+                        results["http_single"].append(measure(
+                            f"{backend}: single posts, {writers} writer(s)"
+                            f"{', keep-alive' if keep else ''}", raw, "single", lambda: (
+                                http_rate(port, token, writers, args.singles, 0, probe,
+                                          keep))))
                 for size in (100, 1000):
                     results["http_batch"].append(measure(
                         f"{backend}: batches of {size}, 1 writer", raw, f"batch_{size}",
@@ -566,7 +577,9 @@ def table(results: dict[str, Any]) -> str:
              "| share of time with a lock wait | CPU ms an envelope: workers / projector / "
              "clients |", "|---|---|---|---|---|---|---|---|"]
     for backend, r in results["backends"].items():
-        runs = [(f"single posts, {s['writers']} writer(s)", s) for s in r["http_single"]]
+        runs = [(f"single posts, {s['writers']} writer(s)"
+                 f"{', keep-alive' if s.get('keep_alive') else ''}", s)
+                for s in r["http_single"]]
         runs += [(f"batches of {b['batch']}, 1 writer", b) for b in r["http_batch"]]
         runs += [(f"single posts, 8 writers, {w['workers']} worker(s)", w)
                  for w in r["worker_sweep"]]
@@ -607,6 +620,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="single posts timed in process, phase by phase")
     parser.add_argument("--phase-batches", type=int, default=5,
                         help="batches of 1000 timed in process, phase by phase")
+    parser.add_argument("--keep-alive", action="store_true",
+                        help="also time single posts over kept-alive connections")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     args = parser.parse_args(argv)
     args.writers = [int(w) for w in args.writers.split(",")]
