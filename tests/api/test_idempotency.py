@@ -166,6 +166,9 @@ def test_a_write_whose_answer_was_lost_with_the_database_is_in_doubt_and_a_retry
     assert lost.json["type"].endswith("database-unavailable")
     assert "nothing was stored" not in lost.json["detail"]
     assert "same request" in lost.json["detail"]
+    in_chinese = client.post("/v1/events", json=issued("DOUBT-2"),
+                             headers={**auth(cb), "Accept-Language": "zh-CN"})
+    assert in_chinese.status_code == 503 and "可能已经登记" in in_chinese.json["detail"]
     monkeypatch.setattr(log, "append", append)
     again = post(client, cb, copy.deepcopy(body))
     assert again.status_code == 200  # the stored result, not a second event
