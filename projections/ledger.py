@@ -47,7 +47,6 @@ from projections.db import copy_rows
 from projections.tracking import ConcurrentProjector, advance
 
 
-
 class Entry(NamedTuple):
     """A `ledger_entries` row, in the table's column order (as COPY writes it)."""
 

@@ -63,7 +63,6 @@ def cyclic_gc_paused():
 class Projector:
     """Applies pages of the event log to one set of read-model tables."""
 
-
     def __init__(self, log: EventLog, engine: Engine, lineage: Callable[[str], list[str]],
                  families: FamilySet, generation: int | None = None,
                  name: str = TRACKING_NAME, memory_records: int = MEMORY_RECORDS):
