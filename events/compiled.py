@@ -80,8 +80,9 @@ def compiled(schema: Schema) -> Loader | None:
 
 def _field_loader(field: fields.Field) -> Callable[[Any, str, Any], Any] | None:
     """`field.deserialize` for a present value, or None if the field is not compiled."""
-    if field.pre_load or field.post_load:
-        return None
+    if field.pre_load or field.post_load or _overrides(field, "deserialize", "_validate",
+                                                       "_validate_missing"):
+        return None  # a field that does more than `_deserialize` and its validators
     convert: Callable[[Any, str, Any], Any]
     if isinstance(field, fields.Nested):
         nested = field.schema
@@ -121,3 +122,9 @@ def _field_loader(field: fields.Field) -> Callable[[Any, str, Any], Any] | None:
         return output
 
     return value_of
+
+
+def _overrides(field: fields.Field, *methods: str) -> bool:
+    """Whether the field's class replaces any of marshmallow's `Field` methods named."""
+    return any(getattr(type(field), name) is not getattr(fields.Field, name)
+               for name in methods)

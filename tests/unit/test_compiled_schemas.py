@@ -151,3 +151,31 @@ def test_a_valid_certification_is_loaded_without_marshmallow(monkeypatch):
     envelope = parse_envelope(raw, EVENT_TYPES, dt.date(2026, 12, 7))
     assert envelope.data["holder"]["uscc"] == raw["data"]["holder"]["uscc"]
     assert envelope.data["standards"] == ["T/ZZB 2310-2021"]
+
+
+def test_a_field_that_overrides_deserialize_keeps_the_schema_on_marshmallow():
+    """The fast path calls `_deserialize` and the validators; a field whose own
+    `deserialize` or `_validate_missing` does more would be skipped by it, so such a
+    schema is never compiled (the query parameters' fields are of that sort)."""
+    from api.query import QDate
+
+    class Emptyable(Schema):
+        day = QDate()
+
+    class Plain(Schema):
+        day = IsoDate()
+
+    class Missing(fields.String):
+        def _validate_missing(self, value: Any) -> None:
+            super()._validate_missing(value)
+
+    class WithMissing(Schema):
+        name = Missing()
+
+    class NestedEmptyable(Schema):
+        inner = fields.Nested(Emptyable)
+
+    assert compiled(Emptyable()) is None and compiled(NestedEmptyable()) is None
+    assert compiled(WithMissing()) is None
+    assert compiled(Plain()) is not None
+    assert load(Emptyable(), {"day": ""}) == {"day": None}
