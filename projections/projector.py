@@ -45,12 +45,13 @@ MEMORY_RECORDS = 1_000_000  # beyond this many records the memory is dropped (~2
 
 @contextmanager
 def cyclic_gc_paused():
-    """Pause the cyclic garbage collector during a long run of pages.
+    """Pause the cyclic garbage collector during a long run of pages, or one page.
 
     Folding allocates millions of objects that live on in the memory, and its full passes
-    over them cost a third of a rebuild's CPU; the fold makes almost no reference cycles
-    (about 300 collectable objects per 100,000 events, measured), and reference counting
-    still frees everything else. The collector is restored afterwards."""
+    over them cost a third of a rebuild's CPU, and 38 % of a live projector's catch-up at
+    40,000 records; the fold makes almost no reference cycles (about 300 collectable
+    objects per 100,000 events, measured), and reference counting still frees everything
+    else. The collector is restored afterwards (and collects then, at most once a page)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -113,7 +114,13 @@ class Projector:
     # Processing --------------------------------------------------------------------------
 
     def process_page(self, limit: int = 2000) -> int:
-        """Apply the next page; return how many positions it advanced (0: caught up)."""
+        """Apply the next page; return how many positions it advanced (0: caught up). The
+        page is read, folded and written with the cycle collector paused: its full passes
+        would walk the whole memory (`cyclic_gc_paused`)."""
+        with cyclic_gc_paused():
+            return self._process_page(limit)
+
+    def _process_page(self, limit: int) -> int:
         self._follow()
         start = self.position()
         read = self._read(start, limit)
