@@ -11,13 +11,21 @@ the same process right before and after the followers: the library's own read an
 the same positions (`select_notifications` + `Mapper.to_domain_event`, pages of --page); a
 follower's ratio is that baseline's CPU over its own.
 
+With --catch-up, it instead times the live projector catching up alone on a backlog, page
+after page of --page events through `process_page` as `registry projector` applies them,
+and reports record events per second, the share of that time the cycle collector took
+(`gc.callbacks`), and the ratio to the library's read+decode rate of the same record
+events (CPU time, before and after).
+
     .venv/bin/python -m bench.processors                        # SQLite and PostgreSQL
     .venv/bin/python -m bench.processors --backends sqlite --batches 4
+    .venv/bin/python -m bench.processors --catch-up --batches 40 --size 1000 --page 2000
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -25,18 +33,19 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from bench.ingest import issued, machine
 
 
-def library_read_decode(log: Any, page: int) -> float:
-    """CPU seconds of the library reading and decoding every stored event, page by page."""
+def library_read_decode(log: Any, page: int, topics: Sequence[str] = ()) -> float:
+    """CPU seconds of the library reading and decoding every stored event (of `topics`),
+    page by page."""
     decode, after = log.mapper.to_domain_event, 0
     started = time.process_time()
     while True:
         notifications = log.recorder.select_notifications(
-            start=after, limit=page, inclusive_of_start=False)
+            start=after, limit=page, topics=topics, inclusive_of_start=False)
         if not notifications:
             return time.process_time() - started
         for notification in notifications:
@@ -69,6 +78,8 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
             if answer.status_code != 201:
                 raise RuntimeError(f"batch refused: {answer.status_code} {answer.data[:300]!r}")
         envelopes = args.batches * args.size
+        if args.catch_up:
+            return catch_up(services, envelopes, args.page)
         before = library_read_decode(services.log, args.page)
         followers = {}
         for follower in services.processors():
@@ -100,7 +111,48 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
                 connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+def catch_up(services: Any, envelopes: int, page: int) -> dict[str, Any]:
+    """The live projector on a backlog of `envelopes` record events, page by page."""
+    collecting: list[float] = []
+    started_at = [0.0]
+
+    def timer(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started_at[0] = time.perf_counter()
+        else:
+            collecting.append(time.perf_counter() - started_at[0])
+
+    from projections.projector import TOPIC_LIST  # the record events, as the projector reads
+
+    before = library_read_decode(services.log, page, TOPIC_LIST)
+    projector = services.projector()
+    projector.ensure_tracking()
+    gc.callbacks.append(timer)
+    try:
+        started = time.perf_counter()
+        while projector.process_page(page):
+            pass
+        seconds = time.perf_counter() - started
+    finally:
+        gc.callbacks.remove(timer)
+    after = library_read_decode(services.log, page, TOPIC_LIST)
+    library_rate = envelopes / ((before + after) / 2)
+    return {"envelopes": envelopes, "page": page, "seconds": round(seconds, 2),
+            "record_events_per_s": round(envelopes / seconds, 1),
+            "collector_share": round(sum(collecting) / seconds, 3),
+            "collections": len(collecting),
+            "library_read_decode_per_s": round(library_rate, 1),
+            "ratio": round(envelopes / seconds / library_rate, 3)}
+
+
 def table(results: dict[str, Any]) -> str:
+    if results["catch_up"]:
+        lines = ["| backend | record events/s | collector's share | library read+decode /s "
+                 "| ratio |", "|---|---|---|---|---|"]
+        lines += [f"| {backend} | {r['record_events_per_s']} | {r['collector_share']} | "
+                  f"{r['library_read_decode_per_s']} | {r['ratio']} |"
+                  for backend, r in results["backends"].items()]
+        return "\n".join(lines)
     lines = ["| backend | library read+decode | projector | audit index | ledger | webhooks "
              "| all four |", "|---|---|---|---|---|---|---|"]
     for backend, r in results["backends"].items():
@@ -119,10 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--size", type=int, default=500, help="envelopes per batch")
     parser.add_argument("--page", type=int, default=200, help="events per follower page")
+    parser.add_argument("--catch-up", action="store_true",
+                        help="time the live projector on a backlog instead")
     args = parser.parse_args(argv)
     os.environ.setdefault("REGISTRY_LOG_LEVEL", "WARNING")
     results: dict[str, Any] = {"command": " ".join(sys.argv), "machine": machine(),
-                               "backends": {}}
+                               "catch_up": args.catch_up, "backends": {}}
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory(prefix="bench-processors-") as workdir:
             results["backends"][backend] = run(backend, args, Path(workdir))
