@@ -156,6 +156,11 @@ class Projector:
         reaches (`projections.tracking.next_window`)."""
         return next_window(self.log, start, limit, TOPIC_LIST)
 
+    def forget_memory(self) -> None:
+        """Drop the records' states kept between pages (the next page reads what it needs
+        back from the tables)."""
+        self._memory = None
+
     def _memory_at(self, start: int) -> Memory:
         memory = self._memory
         if (memory is None or memory.position != start
