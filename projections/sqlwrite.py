@@ -110,6 +110,11 @@ class PageWriter:
                  stamp(known_to))
                 for owner, seq, tenant, metric, start, end, known_from, known_to in rows]
 
+    def in_key_order(self, rows: list[tuple], key_columns: int) -> list[tuple]:
+        """Rows for a bulk insert as they are: the tables are loaded without their keys
+        (PostgreSQL), which are built afterwards."""
+        return rows
+
     def page_rows(self, changes, deltas: dict[tuple[str, str, int], int]) -> "PageRows":
         """One page's changes as rows (taken before the next page changes the states)."""
         return PageRows(
@@ -135,14 +140,15 @@ class PageWriter:
     def bulk_insert(self, conn: Connection, states, holders, intervals,
                     deltas: dict[tuple[str, str, int], int]) -> None:
         """Insert rows into tables that do not hold them yet (a bulk rebuild)."""
+        in_order = self.in_key_order
         if states:
             self.insert_rows(conn, self.model.records.name, self.record_columns,
-                             self.record_rows(states))
+                             in_order(self.record_rows(states), 1))
         if holders:
             self.insert_rows(conn, self.model.holders.name, HOLDER_COLUMNS,
-                             self.holder_rows(holders))
+                             in_order(self.holder_rows(holders), 1))
         if intervals:
-            self.insert_intervals(conn, self.interval_rows(intervals))
+            self.insert_intervals(conn, in_order(self.interval_rows(intervals), 2))
         # a tenant's year rows together, then its month rows: fewer pages to read
         rows = sorted(series_rows(deltas), key=lambda r: (r[0], r[3] != 0, r[1], r[2], r[3]))
         if rows:
@@ -201,6 +207,13 @@ class SqliteWriter(PageWriter):
             f"SELECT k, sum(v) AS v FROM (SELECT key AS k, value AS v FROM "
             f"json_each({m.series.name}.days) UNION ALL SELECT key, value FROM "
             f"json_each(excluded.days)) GROUP BY k HAVING sum(v) != 0))")
+
+    def in_key_order(self, rows: list[tuple], key_columns: int) -> list[tuple]:
+        """SQLite keeps each table's key while it is loaded, in a B-tree: rows in key
+        order are appended to it, rows in the fold's order (the records' ids and owners
+        are random) land all over it (1.2M interval rows: 10.5 s, against 4.4 s sorted)."""
+        rows.sort(key=operator.itemgetter(*range(key_columns)))
+        return rows
 
     # sqlite3 binds booleans as the integers 1 and 0 itself: rows go as they are.
     def insert_rows(self, conn, table: str, columns: list[str], rows) -> None:
