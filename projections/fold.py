@@ -198,9 +198,7 @@ class Fold:
              deltas: Deltas | None) -> tuple[list[OpenRow], int]:
         """Close the rows that no longer hold, open the new ones, and record the deltas
         (unless `deltas` is None)."""
-        if len(rows) == len(intervals) and all(
-                row.tenant == iv[0] and row.metric == iv[1] and row.start == iv[2]
-                and row.end == iv[3] for row, iv in zip(rows, intervals)):
+        if len(rows) == len(intervals) and [row[1:] for row in rows] == intervals:
             return rows, next_seq  # nothing changed (the common case for holders)
         wanted: dict[Interval, int] = {}
         for interval in intervals:
