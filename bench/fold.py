@@ -15,7 +15,6 @@ how much of a rebuild is the registry's computation and how much is reading and 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from bench.dataset import load
 from bench.projections import counties_of, decode_rate
 from events import RECORD_EVENT_CLASSES
 from projections.fold import Fold, Memory, PageChanges
+from projections.projector import cyclic_gc_paused
 from tenants import seed
 
 
@@ -38,18 +38,13 @@ def fold_once(svc: Services, events: list, page: int) -> dict:
     fold = Fold(svc.families, svc.lineage)
     fold.deltas_kept = False
     memory, changes = Memory(1, 0), PageChanges()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with cyclic_gc_paused():
         started = time.process_time()
         for i in range(0, len(events), page):
             fold.apply(events[i:i + page], memory, changes)
         fold.open_row_deltas(memory, changes)
         deltas = fold.series_deltas(changes)
         seconds = time.process_time() - started
-    finally:
-        if enabled:
-            gc.enable()
     return {"cpu_s": round(seconds, 2), "us_per_event": round(seconds / len(events) * 1e6, 1),
             "interval_rows": len(changes.inserts), "series_keys": len(deltas)}
 

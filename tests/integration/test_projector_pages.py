@@ -152,11 +152,11 @@ def test_a_rebuild_drops_its_bulk_loaded_memory_before_the_collector_resumes(
     import gc
     import weakref
 
+    from projections.fold import Fold
+
     cb = token_for("certification-body", "330500")
     for n in range(30):
         assert post(client, cb, issued(f"BM-{n}", tenant="330523")).status_code == 201
-    from projections.fold import Fold
-
     loaded: list[weakref.ref] = []
     real_apply = Fold.apply
 
