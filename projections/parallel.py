@@ -197,16 +197,18 @@ def _fold_part(part: int) -> tuple[int, dict]:
 
 
 def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
-                       progress: Callable[[int], None] | None, flush_rows: int) -> int:
+                       progress: Callable[[int], None] | None, flush_rows: int,
+                       folded: Callable[[], None] | None = None) -> int:
     """Projector.bulk_load over `workers` processes; returns the position reached."""
     started = time.perf_counter()
     # millions of objects that live on: no full passes of the collector over them
     with cyclic_gc_paused():
-        return _load(projector, workers, limit, progress, flush_rows, started)
+        return _load(projector, workers, limit, progress, flush_rows, folded, started)
 
 
 def _load(projector: "Projector", workers: int, limit: int,
-          progress: Callable[[int], None] | None, flush_rows: int, started: float) -> int:
+          progress: Callable[[int], None] | None, flush_rows: int,
+          folded: Callable[[], None] | None, started: float) -> int:
     global _job
     stored: list[Any] = []
     position = 0
@@ -240,6 +242,8 @@ def _load(projector: "Projector", workers: int, limit: int,
     finally:
         _job = None
     folded_at = time.perf_counter()
+    if folded is not None:  # every process has committed its records, holders and intervals
+        folded()
     # the series and the tracking, last: the sums of the processes' deltas
     results.sort(key=lambda result: -len(result[1]))
     deltas = results[0][1]

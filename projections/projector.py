@@ -247,14 +247,17 @@ class Projector:
         return self._writers[key]
 
     def bulk_load(self, limit: int = 20000, progress: Callable[[int], None] | None = None,
-                  flush_rows: int = 500_000, workers: int = 1) -> int:
+                  flush_rows: int = 500_000, workers: int = 1,
+                  folded: Callable[[], None] | None = None) -> int:
         """Fill this projector's empty generation from the whole log: everything is kept in
         memory and each table written once (rows already closed on the way; on PostgreSQL the
         intervals in a second connection beside the other tables), then, once all of it is
         committed, the series and the tracking position of the last page, exactly. A crash
         leaves a generation that is not live and that the next rebuild drops and refills.
         With `workers` > 1 on PostgreSQL the fold is split over that many processes by
-        holder (projections.parallel). Returns the position reached."""
+        holder (projections.parallel). `folded`, if given, is called once the records,
+        holders and intervals are committed, before the series are summed and written (a
+        rebuild starts building those tables' indexes then). Returns the position reached."""
         self._follow()
         if self.position() != 0:
             raise ValueError("bulk_load needs an empty generation")
@@ -262,16 +265,18 @@ class Projector:
             from projections.parallel import bulk_load_parallel
 
             self._memory = None  # the folds' memories stay in their processes
-            return bulk_load_parallel(self, workers, limit, progress, flush_rows)
+            return bulk_load_parallel(self, workers, limit, progress, flush_rows, folded)
         pages = _Pages(self, limit, progress)
         started = time.perf_counter()
         try:
             deltas = self.bulk_fold(pages, flush_rows)
-            folded = time.perf_counter()
+            folded_at = time.perf_counter()
+            if folded is not None:
+                folded()
             with cyclic_gc_paused():
                 self._bulk_write(end=pages.position, count=pages.count, deltas=deltas)
-            self.load_phases = {"read_fold": folded - started,
-                                "series": time.perf_counter() - folded}
+            self.load_phases = {"read_fold": folded_at - started,
+                                "series": time.perf_counter() - folded_at}
         except BaseException:
             self._memory = None
             raise

@@ -216,25 +216,28 @@ def rebuild_if_outdated(log_: EventLog, engine: Engine, lineage: Callable[[str],
 
 
 def _bulk_load(projector: Projector, indexes, workers: int,
-               progress: Callable[[int], None] | None) -> list[Callable[[], None]]:
+               progress: Callable[[int], None] | None,
+               finishing: "_Finishing") -> None:
     """Empty tables for the projector's generation, without their secondary indexes (and on
-    PostgreSQL without their primary keys, but the tracking's), and bulk-load them; return
-    what adds the keys back."""
+    PostgreSQL without their primary keys, but the tracking's), and bulk-load them; hand
+    `finishing` what adds the keys and indexes back, table by table, and start the tables
+    the fold wrote once it has committed them (while the series are summed and written)."""
     model, engine = projector.model, projector.engine
     model.metadata.drop_all(engine)
     model.metadata.create_all(engine)
-    keys = []
     with engine.begin() as conn:
         for index in indexes:
             index.drop(conn)
+            finishing.add(index.table, functools.partial(_create_index, engine, index))
         if engine.dialect.name == "postgresql":
             for table in (model.records, model.holders, model.intervals, model.series):
-                keys.append(functools.partial(_add_primary_key, engine, table,
-                                              _drop_primary_key(conn, table)))
+                finishing.add(table, functools.partial(
+                    _add_primary_key, engine, table, _drop_primary_key(conn, table)),
+                    first=True)
     projector._tracking_ready = False
     projector.ensure_tracking()
-    projector.bulk_load(progress=progress, workers=workers)
-    return keys
+    projector.bulk_load(progress=progress, workers=workers, folded=functools.partial(
+        finishing.start, [model.intervals, model.records, model.holders]))
 
 
 def _drop_primary_key(conn, table) -> str:
@@ -268,8 +271,8 @@ def _vacuum(engine: Engine, name: str) -> None:
 
 
 def _in_parallel(engine: Engine, workers: int, tasks: list[Callable[[], None]]) -> None:
-    """Run database tasks in up to `workers` connections at once (PostgreSQL builds
-    indexes of one table side by side; SQLite has one writer: one after another)."""
+    """Run database tasks in up to `workers` connections at once (SQLite has one writer:
+    one after another)."""
     if engine.dialect.name != "postgresql" or workers <= 1:
         for task in tasks:
             task()
@@ -278,6 +281,63 @@ def _in_parallel(engine: Engine, workers: int, tasks: list[Callable[[], None]]) 
                             thread_name_prefix="rebuild-ddl") as pool:
         for future in [pool.submit(task) for task in tasks]:
             future.result()
+
+
+class _Finishing:
+    """The keys, indexes and statistics of a bulk-loaded generation, added table by table
+    while the rebuild goes on.
+
+    On PostgreSQL each table's key, then its other indexes, then its `VACUUM (ANALYZE)` run
+    one after another in a connection of their own, up to `workers` tables at once (at
+    least one, beside the rebuild's own thread): the tables the fold wrote start as soon as
+    it has committed them, while the parent sums and writes the series, which start last.
+    Measured at 1M record events: the key and index builds took 11.7-14.1 s after the series'
+    5.2-6.1 s. The largest tables go first, so that no connection is left with a long one
+    at the end. On SQLite (one writer) each table's tasks run when it is started, in the
+    caller's thread."""
+
+    def __init__(self, engine: Engine, workers: int) -> None:
+        self.engine = engine
+        self.tasks: dict[str, list[Callable[[], None]]] = {}
+        self.futures: list = []
+        self.pool = (ThreadPoolExecutor(max(1, min(workers, MAX_WORKERS)),
+                                        thread_name_prefix="rebuild-ddl")
+                     if engine.dialect.name == "postgresql" else None)
+
+    def add(self, table, task: Callable[[], None], first: bool = False) -> None:
+        tasks = self.tasks.setdefault(table.name, [])
+        tasks.insert(0, task) if first else tasks.append(task)
+
+    def start(self, tables) -> None:
+        self._start([table.name for table in tables])
+
+    def _start(self, names: list[str]) -> None:
+        for name in names:
+            tasks = self.tasks.pop(name, [])
+            if self.pool is None:
+                for task in tasks:
+                    task()
+            else:
+                self.futures.append(self.pool.submit(self._table, name, tasks))
+
+    def _table(self, name: str, tasks: list[Callable[[], None]]) -> None:
+        for task in tasks:
+            task()
+        _vacuum(self.engine, name)  # its statistics, before readers arrive
+
+    def wait(self) -> None:
+        """Start the tables not started yet, then wait for all of them; the first failure
+        is raised."""
+        try:
+            self._start(list(self.tasks))
+            for future in self.futures:
+                future.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def vacuum_analyze(engine: Engine, generation: int, workers: int = 1) -> list[str]:
@@ -327,7 +387,8 @@ def rebuild_workers(engine: Engine, positions: int, requested: int | None = None
 
 
 PARALLEL_FROM = 100_000  # positions
-# Also the index builds' connections at once: within the writer engine's pool (3 + 5).
+# Also the most connections the index builds take at once (one per table, five tables, beside
+# the rebuild's own): within the writer engine's pool (3 + 5).
 MAX_WORKERS = 8
 
 
@@ -336,19 +397,24 @@ def _fill_and_switch(projector: Projector, indexes, workers: int,
     """Bulk-load the projector's generation, add its keys and indexes, analyse it, catch
     it up with what was stored meanwhile, and make it the live one."""
     engine, log_ = projector.engine, projector.log
+    finishing = _Finishing(engine, workers)
     try:
-        keys = _bulk_load(projector, indexes, workers, progress)
-    except SplitMismatch as exc:  # never expected; the serial fold needs no split
-        log.warning("the parallel rebuild's split missed a holder (%s): folding serially",
-                    exc)
-        keys = _bulk_load(projector, indexes, 1, progress)
-    timer.add("bulk_load", projector.load_phases)
-    _in_parallel(engine, workers, keys + [functools.partial(_create_index, engine, index)
-                                          for index in indexes])
+        try:
+            _bulk_load(projector, indexes, workers, progress, finishing)
+        except SplitMismatch as exc:  # never expected; the serial fold needs no split
+            log.warning("the parallel rebuild's split missed a holder (%s): folding "
+                        "serially", exc)
+            finishing.close()  # the split is found out before any table is started
+            finishing = _Finishing(engine, workers)
+            _bulk_load(projector, indexes, 1, progress, finishing)
+        timer.add("bulk_load", projector.load_phases)
+        finishing.start([projector.model.series, projector.model.tracking])
+        finishing.wait()
+    finally:
+        finishing.close()
     timer.add("indexes")
-    if engine.dialect.name == "postgresql":
-        # statistics for the planner before readers arrive (autovacuum would take a while)
-        vacuum_analyze(engine, projector.model.generation, workers)
+    if engine.dialect.name != "postgresql":  # PostgreSQL analysed each table above
+        vacuum_analyze(engine, projector.model.generation)
     log_.analyze()  # and of the events table, which progress reads plans and openings from
     timer.add("analyze")
     while projector.catch_up(limit=5000, progress=progress):

@@ -35,6 +35,18 @@ TRIGRAM_OPS = "public.gin_trgm_ops"
 BASE_NAMES = ("rm_tracking", "rm_records", "rm_holders", "rm_intervals", "rm_series")
 GENERATION_POINTER = "live"
 
+
+
+def code(length: int) -> String:
+    """A column of codes (record ids, tenant codes, USCCs, metric and owner names), compared
+    byte by byte on PostgreSQL (`COLLATE "C"`), as on SQLite. The database's collation
+    would compare them through the locale (strcoll, without PostgreSQL's abbreviated keys):
+    building the primary key of 500,000 record ids took 1.40 s, against 0.25 s in "C"
+    (PostgreSQL 15, `psql`). For these ASCII codes the order is the same as in C.UTF-8, and
+    independent of the database's locale."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 pointer_metadata = MetaData()
 generation_table = Table(
     "rm_generation", pointer_metadata,
@@ -74,13 +86,13 @@ def read_model(generation: int) -> ReadModel:
     )
     records = Table(
         n("rm_records"), md,
-        Column("record_id", String(32), primary_key=True),
-        Column("kind", String(16), nullable=False),
+        Column("record_id", code(32), primary_key=True),
+        Column("kind", code(16), nullable=False),
         Column("key", String(200), nullable=False),
-        Column("tenant", String(6), nullable=False),
-        Column("status", String(16), nullable=False),
+        Column("tenant", code(6), nullable=False),
+        Column("status", code(16), nullable=False),
         Column("voided", Boolean, nullable=False),
-        Column("holder_uscc", String(18)),
+        Column("holder_uscc", code(18)),
         Column("holder_name", String(200)),
         Column("label", String(300)),
         Column("valid_until", Date),
@@ -105,16 +117,16 @@ def read_model(generation: int) -> ReadModel:
     )
     holders = Table(
         n("rm_holders"), md,
-        Column("owner", String(120), primary_key=True),  # family|uscc
+        Column("owner", code(120), primary_key=True),  # family|uscc
         Column("rows", JSON, nullable=False),
         Column("next_seq", Integer, nullable=False),
     )
     intervals = Table(
         n("rm_intervals"), md,
-        Column("owner", String(120), primary_key=True),
+        Column("owner", code(120), primary_key=True),
         Column("seq", Integer, primary_key=True),
-        Column("tenant", String(6), nullable=False),
-        Column("metric", String(80), nullable=False),
+        Column("tenant", code(6), nullable=False),
+        Column("metric", code(80), nullable=False),
         Column("valid_from", Date, nullable=False),
         Column("valid_to", Date),
         Column("known_from", DateTime, nullable=False),
@@ -129,8 +141,8 @@ def read_model(generation: int) -> ReadModel:
     # most ~11 + 11 + 1 rows per series, and at most 31 days to unpack.
     series = Table(
         n("rm_series"), md,
-        Column("tenant", String(6), primary_key=True),
-        Column("metric", String(80), primary_key=True),
+        Column("tenant", code(6), primary_key=True),
+        Column("metric", code(80), primary_key=True),
         Column("year", Integer, primary_key=True),
         Column("month", SmallInteger, primary_key=True),
         Column("total", BigInteger, nullable=False),
