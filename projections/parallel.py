@@ -7,7 +7,8 @@ amendment of the holder) form one group, and each group is folded whole, in log 
 one process; every other row is the record's own. So each process writes the records,
 holders and intervals of its groups, and what no group owns alone, the series per tenant,
 metric and day, is the sum of the processes' deltas: each process sends its deltas back,
-and once every process has committed the parent writes the sums as series rows with the
+grouped by month, and once every process has committed the parent merges them and writes
+the sums as series rows with the
 tracking position, in one transaction (a failed load writes neither).
 
 The groups are found before any event is decoded, from the stored bytes: every holder is a
@@ -35,6 +36,7 @@ from collections import Counter
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from projections import sqlwrite
 from projections.projector import cyclic_gc_paused
 
 if TYPE_CHECKING:
@@ -162,7 +164,7 @@ _job: _Job | None = None
 
 def _fold_part(part: int) -> tuple[int, dict]:
     """In a forked process: fold this part's events and write its rows; return how many
-    events it folded and its series deltas (sent back pickled)."""
+    events it folded and its series changes by month (sent back pickled)."""
     gc.disable()  # this process ends after the fold: no full passes of the collector over it
     job = _job
     projector = job.projector
@@ -193,7 +195,7 @@ def _fold_part(part: int) -> tuple[int, dict]:
         checked = len(members)
 
     deltas = projector.bulk_fold(pages(), job.flush_rows, check)
-    return folded, {key: amount for key, amount in deltas.items() if amount}
+    return folded, sqlwrite.month_groups(deltas)  # grouped here, beside the other process
 
 
 def bulk_load_parallel(projector: "Projector", workers: int, limit: int,
@@ -244,14 +246,13 @@ def _load(projector: "Projector", workers: int, limit: int,
     folded_at = time.perf_counter()
     if folded is not None:  # every process has committed its records, holders and intervals
         folded()
-    # the series and the tracking, last: the sums of the processes' deltas
+    # the series and the tracking, last: the sums of the processes' changes
     results.sort(key=lambda result: -len(result[1]))
-    deltas = results[0][1]
+    months = results[0][1]
     for _, more in results[1:]:
-        for key, amount in more.items():
-            deltas[key] = deltas.get(key, 0) + amount
+        sqlwrite.merge_months(months, more)
     projector._bulk_write(end=position, count=sum(folded for folded, _ in results),
-                          deltas=deltas)
+                          months=months)
     projector.load_phases = {"read_split": split_at - started, "fold": folded_at - split_at,
                              "series": time.perf_counter() - folded_at}
     if progress and position > reported:

@@ -31,6 +31,7 @@ from events import KIND_SPECS, RECORD_EVENT_CLASSES
 from events.store import EventLog
 from projections.families import Family, FamilySet
 from projections.fold import Deltas, Fold, HolderRows, Memory, PageChanges, open_rows
+from projections import sqlwrite
 from projections.sqlwrite import PageRows, PageWriter, page_writer
 from projections.state import RecordState, utc_naive
 from projections.tracking import ConcurrentProjector, advance, next_window
@@ -274,7 +275,8 @@ class Projector:
             if folded is not None:
                 folded()
             with cyclic_gc_paused():
-                self._bulk_write(end=pages.position, count=pages.count, deltas=deltas)
+                self._bulk_write(end=pages.position, count=pages.count,
+                                 months=sqlwrite.month_groups(deltas))
             self.load_phases = {"read_fold": folded_at - started,
                                 "series": time.perf_counter() - folded_at}
         except BaseException:
@@ -319,12 +321,12 @@ class Projector:
             return self.fold.series_deltas(changes)
 
     def _bulk_write(self, start: int = 0, end: int | None = None, count: int = 0,
-                    states=(), holders=(), intervals=(), deltas=None) -> None:
+                    states=(), holders=(), intervals=(), months=None) -> None:
         with self.engine.begin() as conn:
             if end is not None:
                 self._advance(conn, start, end, count)
             self._writer(conn.dialect.name).bulk_insert(conn, states, holders, intervals,
-                                                        deltas or {})
+                                                        months or {})
 
     def catch_up(self, limit: int = 2000, until: int | None = None,
                  progress: Callable[[int], None] | None = None) -> int:

@@ -138,7 +138,7 @@ class PageWriter:
             self.upsert_series(conn, rows.series)
 
     def bulk_insert(self, conn: Connection, states, holders, intervals,
-                    deltas: dict[tuple[str, str, int], int]) -> None:
+                    months: Months) -> None:
         """Insert rows into tables that do not hold them yet (a bulk rebuild)."""
         in_order = self.in_key_order
         if states:
@@ -150,7 +150,7 @@ class PageWriter:
         if intervals:
             self.insert_intervals(conn, in_order(self.interval_rows(intervals), 2))
         # a tenant's year rows together, then its month rows: fewer pages to read
-        rows = sorted(series_rows(deltas), key=lambda r: (r[0], r[3] != 0, r[1], r[2], r[3]))
+        rows = sorted(month_rows(months), key=lambda r: (r[0], r[3] != 0, r[1], r[2], r[3]))
         if rows:
             self.insert_rows(conn, self.model.series.name, SERIES_COLUMNS, rows)
 
@@ -166,20 +166,45 @@ class PageRows:
     series: list[tuple]
 
 
+Months = dict[tuple[str, str, int, int], dict[str, int]]
+
+
 def series_rows(deltas: dict[tuple[str, str, int], int]) -> list[tuple]:
-    """The changes per day grouped into the rows they fall in (see `tables.series`):
-    (tenant, metric, year, month, total, days as JSON) for each month with a change, and
-    (tenant, metric, year, 0, total, "{}") for each year whose net change is not zero."""
-    by_month: dict[tuple[str, str, int, int], dict[str, int]] = defaultdict(dict)
+    """The changes per day grouped into the rows they fall in (see `tables.series`)."""
+    return month_rows(month_groups(deltas))
+
+
+def month_groups(deltas: dict[tuple[str, str, int], int]) -> Months:
+    """The changes per day by the month they fall in: {(tenant, metric, year, month): {day
+    of the month as the JSON key: change}}, zeros left out (a rebuild's processes each
+    group their own; the parent merges them with `merge_months`)."""
+    by_month: Months = defaultdict(dict)
     for (tenant, metric, day), amount in deltas.items():
-        if amount:
+        if amount:  # each (tenant, metric, day) once: each day of a month once
             year, month, dom = month_and_day(day)
-            days = by_month[(tenant, metric, year, month)]
-            days[dom] = days.get(dom, 0) + amount
+            by_month[(tenant, metric, year, month)][dom] = amount
+    return by_month
+
+
+def merge_months(into: Months, more: Months) -> None:
+    """Add the changes of `more` to `into` (whose day dicts it may change or take)."""
+    for key, days in more.items():
+        mine = into.get(key)
+        if mine is None:
+            into[key] = days
+        else:
+            for dom, amount in days.items():
+                mine[dom] = mine.get(dom, 0) + amount
+
+
+def month_rows(by_month: Months) -> list[tuple]:
+    """(tenant, metric, year, month, total, days as JSON) for each month with a change, and
+    (tenant, metric, year, 0, total, "{}") for each year whose net change is not zero."""
     rows = []
     years: dict[tuple[str, str, int], int] = defaultdict(int)
     for (tenant, metric, year, month), days in by_month.items():
-        days = {k: v for k, v in days.items() if v}
+        if 0 in days.values():  # changes of merged processes that cancel out
+            days = {k: v for k, v in days.items() if v}
         if days:
             total = sum(days.values())
             rows.append((tenant, metric, year, month, total, dumps(days)))

@@ -186,18 +186,29 @@ def test_the_series_are_summed_with_the_cycle_collector_paused(
     plans = [("certification", "330523", [(0, 10, 1), (3, 30, 4)])]
     histories.play(client, tokens, services, plans, prefix=f"G{workers}")
     expected = fresh(services, 1)
-    real_deltas, real_rows = Fold.series_deltas, sqlwrite.series_rows
+    real_deltas, real_groups, real_merge, real_rows = (
+        Fold.series_deltas, sqlwrite.month_groups, sqlwrite.merge_months, sqlwrite.month_rows)
 
     def series_deltas(self, changes):
         assert not gc.isenabled(), "series deltas summed with the collector on"
         return real_deltas(self, changes)
 
-    def series_rows(deltas):
+    def month_groups(deltas):
+        assert not gc.isenabled(), "series deltas grouped with the collector on"
+        return real_groups(deltas)
+
+    def merge_months(into, more):
+        assert not gc.isenabled(), "series months merged with the collector on"
+        return real_merge(into, more)
+
+    def month_rows(months):
         assert not gc.isenabled(), "series rows built with the collector on"
-        return real_rows(deltas)
+        return real_rows(months)
 
     monkeypatch.setattr(Fold, "series_deltas", series_deltas)
-    monkeypatch.setattr(sqlwrite, "series_rows", series_rows)
+    monkeypatch.setattr(sqlwrite, "month_groups", month_groups)
+    monkeypatch.setattr(sqlwrite, "merge_months", merge_months)
+    monkeypatch.setattr(sqlwrite, "month_rows", month_rows)
     assert fresh(services, workers) == expected
     assert gc.isenabled()
 
@@ -217,7 +228,7 @@ def test_the_folded_tables_get_their_keys_and_indexes_while_the_series_are_writt
     building = threading.Event()
     built: list[str] = []
     real_key, real_index, real_rows = runner._add_primary_key, runner._create_index, \
-        sqlwrite.series_rows
+        sqlwrite.month_rows
 
     def add_primary_key(engine, table, name):
         built.append(table.name)
@@ -229,14 +240,14 @@ def test_the_folded_tables_get_their_keys_and_indexes_while_the_series_are_writt
         built.append(index.name)
         return real_index(engine, index)
 
-    def series_rows(deltas):
-        if deltas:  # the parent's series, not a forked process's empty ones
+    def month_rows(months):
+        if months:  # the parent's series, not a forked process's empty ones
             assert building.wait(20), "the series were written before any index build began"
-        return real_rows(deltas)
+        return real_rows(months)
 
     monkeypatch.setattr(runner, "_add_primary_key", add_primary_key)
     monkeypatch.setattr(runner, "_create_index", create_index)
-    monkeypatch.setattr(sqlwrite, "series_rows", series_rows)
+    monkeypatch.setattr(sqlwrite, "month_rows", month_rows)
     assert fresh(services, workers) == expected
     # every key and index was built, each table's key before its other indexes
     assert sorted(built) == sorted([t.name for t in model.tables() if t is not model.tracking]
@@ -244,6 +255,29 @@ def test_the_folded_tables_get_their_keys_and_indexes_while_the_series_are_writt
     for table in model.tables():
         if table is not model.tracking:
             assert all(built.index(i.name) > built.index(table.name) for i in table.indexes)
+
+
+def test_the_processes_group_their_series_by_month_and_the_parent_only_merges_them(
+        client, tokens, services, monkeypatch, tmp_path):
+    """Grouping 2.7M series changes by month took the parent 2.9 s of a 1M rebuild, while
+    the processes were done: each process now groups its own, and the parent merges."""
+    plans = [("certification", "330523", [(0, 10, 1), (3, 30, 4)]),
+             ("award", "330326", [(0, 40, 3)]), ("gi", "330106", [(1, 50, 5)])]
+    histories.play(client, tokens, services, plans, prefix="P")
+    expected = fresh(services, 1)
+    calls = tmp_path / "grouped"
+    real_groups = sqlwrite.month_groups
+
+    def month_groups(deltas):
+        with calls.open("a") as out:  # from whichever process groups them
+            out.write(f"{os.getpid()} {len(deltas)}\n")
+        return real_groups(deltas)
+
+    monkeypatch.setattr(sqlwrite, "month_groups", month_groups)
+    assert fresh(services, 2) == expected
+    grouped = [line.split() for line in calls.read_text().splitlines()]
+    assert len(grouped) == 2 and str(os.getpid()) not in {pid for pid, _ in grouped}
+    assert all(int(count) > 0 for _, count in grouped)
 
 
 def test_codes_compare_byte_by_byte_on_postgresql(client, tokens, services):
