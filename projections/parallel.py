@@ -36,8 +36,10 @@ from collections import Counter
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from events.store import StoredRow
 from projections import sqlwrite
-from projections.projector import cyclic_gc_paused
+from projections.projector import TOPIC_LIST, cyclic_gc_paused
+from projections.tracking import next_rows
 
 if TYPE_CHECKING:
     from projections.projector import Projector
@@ -94,11 +96,11 @@ class Split:
         return root
 
     def add(self, stored: list[Any]) -> None:
-        ids = [n.originator_id.int for n in stored]
+        ids = [row[1].int for row in stored]  # rows of EventLog.stored_rows
         self.ids.extend(ids)
         find, parent, named, tenants = self.find, self.parent, self.named, self.tenants
-        for record, notification in zip(ids, stored):
-            state = notification.state
+        for record, row in zip(ids, stored):
+            state = row[4]
             tenants.update(tenants_named(state))
             for holder in holders_named(state):
                 named.add(holder)
@@ -170,15 +172,15 @@ def _fold_part(part: int) -> tuple[int, dict]:
     projector = job.projector
     projector.engine.dispose(close=False)  # the parent's connections stay the parent's
     projector.fold.lineage = job.lineages  # and so do the event store's
-    decode = projector.log.mapper.to_domain_event
+    decode, make = projector.log.mapper.to_domain_event, StoredRow._make
     stored, parts, limit = job.stored, job.parts, job.limit
     folded = 0
 
     def pages():
         nonlocal folded
         for i in range(0, len(stored), limit):
-            page = [(n.id, decode(n))
-                    for n, p in zip(stored[i:i + limit], parts[i:i + limit]) if p == part]
+            page = [(row[0], decode(make(row)))
+                    for row, p in zip(stored[i:i + limit], parts[i:i + limit]) if p == part]
             folded += len(page)
             yield page
             job.scanned[part] = min(i + limit, len(stored))
@@ -216,10 +218,10 @@ def _load(projector: "Projector", workers: int, limit: int,
     position = 0
     splitter = Split()
     with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
-        reading = reader.submit(projector._read_stored, position, limit)
+        reading = reader.submit(next_rows, projector.log, position, limit, TOPIC_LIST)
         while (read := reading.result()) is not None:
             position, page = read
-            reading = reader.submit(projector._read_stored, position, limit)
+            reading = reader.submit(next_rows, projector.log, position, limit, TOPIC_LIST)
             stored.extend(page)
             splitter.add(page)
         parts, holders, tenants = splitter.assign(workers)

@@ -31,14 +31,31 @@ def next_window(log: EventLog, start: int, limit: int, topics: Sequence[str]
 
     The window is bounded whatever the planner knows: without statistics PostgreSQL reads
     "every event of these topics up to the head, sorted" as a scan of the rest of the log."""
-    head = log.max_position()
-    if head <= start:
+    stop = _window_stop(log, start, limit)
+    if stop is None:
         return None
-    stop = min(head, start + READ_WINDOW * limit)
     notifications = log.recorder.select_notifications(
         start=start, limit=limit, stop=stop, topics=topics, inclusive_of_start=False)
     end = notifications[-1].id if len(notifications) >= limit else stop
     return end, notifications
+
+
+def _window_stop(log: EventLog, start: int, limit: int) -> int | None:
+    """Where the window after `start` ends (None at the head)."""
+    head = log.max_position()
+    return None if head <= start else min(head, start + READ_WINDOW * limit)
+
+
+def next_rows(log: EventLog, start: int, limit: int, topics: Sequence[str]
+              ) -> tuple[int, list[tuple]] | None:
+    """`next_window` as plain rows (`EventLog.stored_rows`, PostgreSQL): the position
+    first, then the stored event (`events.store.StoredRow`)."""
+    stop = _window_stop(log, start, limit)
+    if stop is None:
+        return None
+    rows = log.stored_rows(start, stop, topics, limit)
+    end = rows[-1][0] if len(rows) >= limit else stop
+    return end, rows
 
 
 def advance(conn: Connection, table: Table, name: str, start: int, end: int,

@@ -21,11 +21,13 @@ from hypothesis import strategies as st
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
+from events.store import StoredRow
 from projections import parallel, runner, sqlwrite
 from projections.fold import Fold
-from projections.projector import Projector
+from projections.projector import TOPIC_LIST, Projector
 from projections.runner import rebuild, rebuild_workers
 from projections.tables import live_generation, read_model, secondary_indexes
+from projections.tracking import next_rows, next_window
 from tests.consistency import read_model_snapshot as snapshot
 from tests.helpers import holder
 from tests.integration import test_counts_property as histories
@@ -278,6 +280,27 @@ def test_the_processes_group_their_series_by_month_and_the_parent_only_merges_th
     grouped = [line.split() for line in calls.read_text().splitlines()]
     assert len(grouped) == 2 and str(os.getpid()) not in {pid for pid, _ in grouped}
     assert all(int(count) > 0 for _, count in grouped)
+
+
+def test_the_parallel_load_reads_the_rows_the_library_reads(client, tokens, services):
+    """The parent reads the log as plain rows (`EventLog.stored_rows`, half the CPU of the
+    library's dict rows and Notification objects): window by window, the same stored
+    events, decoded to the same events, receipts and other topics left out alike."""
+    plans = [("certification", "330523", [(0, 10, 1), (3, 30, 4)]),
+             ("award", "330326", [(0, 40, 3)]), ("gi", "330106", [(1, 50, 5)])]
+    histories.play(client, tokens, services, plans, prefix="W")
+    log, position, windows = services.log, 0, 0
+    decode = log.mapper.to_domain_event
+    while (window := next_window(log, position, 3, TOPIC_LIST)) is not None:
+        end, rows = next_rows(log, position, 3, TOPIC_LIST)
+        assert end == window[0]
+        assert [StoredRow._make(row) for row in rows] == [
+            StoredRow(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            for n in window[1]]
+        assert [vars(decode(StoredRow._make(row))) for row in rows] == [
+            vars(decode(n)) for n in window[1]]
+        position, windows = end, windows + 1
+    assert windows > 3 and position == log.max_position()
 
 
 def test_codes_compare_byte_by_byte_on_postgresql(client, tokens, services):

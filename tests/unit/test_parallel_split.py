@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from types import SimpleNamespace
 
+from events.store import StoredRow
 from projections.parallel import holders_named, split, tenants_named
 
 
-def stored(record: uuid.UUID, **state) -> SimpleNamespace:
+def stored(record: uuid.UUID, **state) -> StoredRow:
     text = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
-    return SimpleNamespace(originator_id=record, state=text.encode())
+    return StoredRow(0, record, 1, "topic", text.encode())
 
 
 def test_holders_and_tenants_are_read_from_the_stored_bytes_escapes_included():
