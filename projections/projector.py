@@ -28,13 +28,13 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, select
 
 from events import KIND_SPECS, RECORD_EVENT_CLASSES
-from events.store import EventLog
+from events.store import EventLog, StoredRow
 from projections.families import Family, FamilySet
 from projections.fold import Deltas, Fold, HolderRows, Memory, PageChanges, open_rows
 from projections import sqlwrite
 from projections.sqlwrite import PageRows, PageWriter, page_writer
 from projections.state import RecordState, utc_naive
-from projections.tracking import ConcurrentProjector, advance, next_window
+from projections.tracking import ConcurrentProjector, advance, next_rows
 from projections.tables import ReadModel, live_generation, read_model
 
 RECORD_TOPICS = frozenset(get_topic(cls) for cls in RECORD_EVENT_CLASSES)
@@ -144,18 +144,14 @@ class Projector:
             changes, self.fold.series_deltas(changes))
 
     def _read(self, start: int, limit: int) -> tuple[int, list[tuple[int, Any]]] | None:
-        """The record events of the next page and the position the page reaches."""
-        read = self._read_stored(start, limit)
+        """The record events of the next page and the position the page reaches
+        (`projections.tracking.next_rows`)."""
+        read = next_rows(self.log, start, limit, TOPIC_LIST)
         if read is None:
             return None
-        end, notifications = read
-        decode = self.log.mapper.to_domain_event
-        return end, [(n.id, decode(n)) for n in notifications]
-
-    def _read_stored(self, start: int, limit: int) -> tuple[int, list[Any]] | None:
-        """The next page's record events as stored (not decoded), and the position the page
-        reaches (`projections.tracking.next_window`)."""
-        return next_window(self.log, start, limit, TOPIC_LIST)
+        end, rows = read
+        decode, make = self.log.mapper.to_domain_event, StoredRow._make
+        return end, [(row[0], decode(make(row))) for row in rows]
 
     def forget_memory(self) -> None:
         """Drop the records' states kept between pages (the next page reads what it needs

@@ -48,8 +48,8 @@ def _window_stop(log: EventLog, start: int, limit: int) -> int | None:
 
 def next_rows(log: EventLog, start: int, limit: int, topics: Sequence[str]
               ) -> tuple[int, list[tuple]] | None:
-    """`next_window` as plain rows (`EventLog.stored_rows`, PostgreSQL): the position
-    first, then the stored event (`events.store.StoredRow`)."""
+    """`next_window` as plain rows (`EventLog.stored_rows`): the position first, then the
+    stored event (`events.store.StoredRow`)."""
     stop = _window_stop(log, start, limit)
     if stop is None:
         return None

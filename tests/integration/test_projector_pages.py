@@ -84,16 +84,14 @@ def test_each_page_reads_a_bounded_range_of_positions(services, monkeypatch):
                       occurred_on="2021-01-01", valid_until="2025-06-30")
         services.registry.record(scope, parse_envelope(body, EVENT_TYPES, today))
     head = services.log.max_position()
-    recorder = services.log.recorder
-    original = recorder.select_notifications
+    original = services.log.stored_rows
     ranges = []
 
-    def spy(start, limit, stop=None, topics=(), inclusive_of_start=True):
-        ranges.append((start, stop, limit))
-        return original(start=start, limit=limit, stop=stop, topics=topics,
-                        inclusive_of_start=inclusive_of_start)
+    def spy(after, stop, topics, limit):
+        ranges.append((after, stop, limit))
+        return original(after, stop, topics, limit)
 
-    monkeypatch.setattr(recorder, "select_notifications", spy)
+    monkeypatch.setattr(services.log, "stored_rows", spy)
     projector = services.projector()
     projector.catch_up(limit=4)
     assert projector.position() == head
