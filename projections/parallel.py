@@ -196,8 +196,8 @@ def _fold_part(part: int) -> tuple[int, dict]:
             raise SplitMismatch(f"part {part} folded holders of other parts: {strays[:5]}")
         checked = len(members)
 
-    deltas = projector.bulk_fold(pages(), job.flush_rows, check)
-    return folded, sqlwrite.month_groups(deltas)  # grouped here, beside the other process
+    months = projector.bulk_fold(pages(), job.flush_rows, check)  # grouped here, in parallel
+    return folded, months
 
 
 def bulk_load_parallel(projector: "Projector", workers: int, limit: int,

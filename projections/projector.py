@@ -30,7 +30,7 @@ from sqlalchemy import Engine, select
 from events import KIND_SPECS, RECORD_EVENT_CLASSES
 from events.store import EventLog, StoredRow
 from projections.families import Family, FamilySet
-from projections.fold import Deltas, Fold, HolderRows, Memory, PageChanges, open_rows
+from projections.fold import Fold, HolderRows, Memory, PageChanges, open_rows
 from projections import sqlwrite
 from projections.sqlwrite import PageRows, PageWriter, page_writer
 from projections.state import RecordState, utc_naive
@@ -266,13 +266,12 @@ class Projector:
         pages = _Pages(self, limit, progress)
         started = time.perf_counter()
         try:
-            deltas = self.bulk_fold(pages, flush_rows)
+            months = self.bulk_fold(pages, flush_rows)
             folded_at = time.perf_counter()
             if folded is not None:
                 folded()
             with cyclic_gc_paused():
-                self._bulk_write(end=pages.position, count=pages.count,
-                                 months=sqlwrite.month_groups(deltas))
+                self._bulk_write(end=pages.position, count=pages.count, months=months)
             self.load_phases = {"read_fold": folded_at - started,
                                 "series": time.perf_counter() - folded_at}
         except BaseException:
@@ -282,11 +281,11 @@ class Projector:
         return pages.position
 
     def bulk_fold(self, pages: Iterable[list[tuple[int, Any]]], flush_rows: int,
-                  check: Callable[[Memory], None] | None = None) -> Deltas:
+                  check: Callable[[Memory], None] | None = None) -> sqlwrite.Months:
         """Fold pages of events into a fresh memory and write the records, holders and
         intervals to this generation's empty tables (intervals already closed while folding,
-        in a second thread); return the series deltas, not written. `check` sees the memory
-        after each page, before anything of it is written, and may raise."""
+        in a second thread); return the series changes by month, not written. `check` sees
+        the memory after each page, before anything of it is written, and may raise."""
         memory = self._memory = Memory(self.model.generation, 0)
         changes = PageChanges()
         with cyclic_gc_paused(), ThreadPoolExecutor(
@@ -314,7 +313,8 @@ class Projector:
                 write.result()
             # still paused: its millions of new keys would set off full passes of the
             # collector over everything the fold holds (a fifth of a rebuild's time)
-            return self.fold.series_deltas(changes)
+            return sqlwrite.rolled_up_months(changes.deltas, changes.rollup,
+                                             self.fold.lineage_of)
 
     def _bulk_write(self, start: int = 0, end: int | None = None, count: int = 0,
                     states=(), holders=(), intervals=(), months=None) -> None:

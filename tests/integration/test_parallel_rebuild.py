@@ -23,7 +23,6 @@ from sqlalchemy.exc import IntegrityError
 
 from events.store import StoredRow
 from projections import parallel, runner, sqlwrite
-from projections.fold import Fold
 from projections.projector import TOPIC_LIST, Projector
 from projections.runner import rebuild, rebuild_workers
 from projections.tables import live_generation, read_model, secondary_indexes
@@ -188,16 +187,12 @@ def test_the_series_are_summed_with_the_cycle_collector_paused(
     plans = [("certification", "330523", [(0, 10, 1), (3, 30, 4)])]
     histories.play(client, tokens, services, plans, prefix=f"G{workers}")
     expected = fresh(services, 1)
-    real_deltas, real_groups, real_merge, real_rows = (
-        Fold.series_deltas, sqlwrite.month_groups, sqlwrite.merge_months, sqlwrite.month_rows)
+    real_months, real_merge, real_rows = (
+        sqlwrite.rolled_up_months, sqlwrite.merge_months, sqlwrite.month_rows)
 
-    def series_deltas(self, changes):
+    def rolled_up_months(deltas, rollup, lineage_of):
         assert not gc.isenabled(), "series deltas summed with the collector on"
-        return real_deltas(self, changes)
-
-    def month_groups(deltas):
-        assert not gc.isenabled(), "series deltas grouped with the collector on"
-        return real_groups(deltas)
+        return real_months(deltas, rollup, lineage_of)
 
     def merge_months(into, more):
         assert not gc.isenabled(), "series months merged with the collector on"
@@ -207,8 +202,7 @@ def test_the_series_are_summed_with_the_cycle_collector_paused(
         assert not gc.isenabled(), "series rows built with the collector on"
         return real_rows(months)
 
-    monkeypatch.setattr(Fold, "series_deltas", series_deltas)
-    monkeypatch.setattr(sqlwrite, "month_groups", month_groups)
+    monkeypatch.setattr(sqlwrite, "rolled_up_months", rolled_up_months)
     monkeypatch.setattr(sqlwrite, "merge_months", merge_months)
     monkeypatch.setattr(sqlwrite, "month_rows", month_rows)
     assert fresh(services, workers) == expected
@@ -268,14 +262,15 @@ def test_the_processes_group_their_series_by_month_and_the_parent_only_merges_th
     histories.play(client, tokens, services, plans, prefix="P")
     expected = fresh(services, 1)
     calls = tmp_path / "grouped"
-    real_groups = sqlwrite.month_groups
+    real_months = sqlwrite.rolled_up_months
 
-    def month_groups(deltas):
+    def rolled_up_months(deltas, rollup, lineage_of):
+        months = real_months(deltas, rollup, lineage_of)
         with calls.open("a") as out:  # from whichever process groups them
-            out.write(f"{os.getpid()} {len(deltas)}\n")
-        return real_groups(deltas)
+            out.write(f"{os.getpid()} {len(months)}\n")
+        return months
 
-    monkeypatch.setattr(sqlwrite, "month_groups", month_groups)
+    monkeypatch.setattr(sqlwrite, "rolled_up_months", rolled_up_months)
     assert fresh(services, 2) == expected
     grouped = [line.split() for line in calls.read_text().splitlines()]
     assert len(grouped) == 2 and str(os.getpid()) not in {pid for pid, _ in grouped}
