@@ -288,20 +288,21 @@ class _Finishing:
     while the rebuild goes on.
 
     On PostgreSQL each table's key, then its other indexes, then its `VACUUM (ANALYZE)` run
-    one after another in a connection of their own, up to `workers` tables at once (at
-    least one, beside the rebuild's own thread): the tables the fold wrote start as soon as
-    it has committed them, while the parent sums and writes the series, which start last.
-    Measured at 1M record events: the key and index builds took 11.7-14.1 s after the series'
-    5.2-6.1 s. The largest tables go first, so that no connection is left with a long one
-    at the end. On SQLite (one writer) each table's tasks run when it is started, in the
-    caller's thread."""
+    one after another in a connection of their own, beside the rebuild's own thread: the
+    tables the fold wrote start as soon as it has committed them, while the parent sums
+    and writes the series, which start last. Measured at 1M record events: the key and
+    index builds took 11.7-14.1 s after the series' 5.2-6.1 s. Up to one table per
+    folding process or per core, whichever is more, at once (the fold is over: a rebuild
+    folded by one process still builds its indexes on every core). The largest tables go
+    first, so that no connection is left with a long one at the end. On SQLite (one
+    writer) each table's tasks run when it is started, in the caller's thread."""
 
     def __init__(self, engine: Engine, workers: int) -> None:
         self.engine = engine
         self.tasks: dict[str, list[Callable[[], None]]] = {}
         self.futures: list = []
-        self.pool = (ThreadPoolExecutor(max(1, min(workers, MAX_WORKERS)),
-                                        thread_name_prefix="rebuild-ddl")
+        connections = min(max(workers, os.cpu_count() or 1), MAX_WORKERS)
+        self.pool = (ThreadPoolExecutor(connections, thread_name_prefix="rebuild-ddl")
                      if engine.dialect.name == "postgresql" else None)
 
     def add(self, table, task: Callable[[], None], first: bool = False) -> None:

@@ -253,6 +253,30 @@ def test_the_folded_tables_get_their_keys_and_indexes_while_the_series_are_writt
             assert all(built.index(i.name) > built.index(table.name) for i in table.indexes)
 
 
+def test_a_rebuild_folded_by_one_process_builds_its_tables_keys_on_every_core(
+        client, tokens, services, monkeypatch):
+    """Folded by one process (`--workers 1`, or a log under 100,000 positions), a 1M rebuild
+    built its keys and indexes in one connection, 11 s on a two-core machine: the fold is
+    over by then, so they are built in a connection per core. Two keys must be built at
+    once here, or the barrier breaks and the rebuild fails."""
+    histories.play(client, tokens, services, [("certification", "330523", [(0, 10, 1)])],
+                   prefix="E")
+    expected = fresh(services, 1)
+    engine = services.writer_engine()
+    model = read_model(live_generation(engine) + 1)
+    both = threading.Barrier(2, timeout=20)
+    real_key = runner._add_primary_key
+
+    def add_primary_key(engine, table, name):
+        if table.name in (model.records.name, model.intervals.name):
+            both.wait()
+        return real_key(engine, table, name)
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(runner, "_add_primary_key", add_primary_key)
+    assert fresh(services, 1) == expected
+
+
 def test_the_processes_group_their_series_by_month_and_the_parent_only_merges_them(
         client, tokens, services, monkeypatch, tmp_path):
     """Grouping 2.7M series changes by month took the parent 2.9 s of a 1M rebuild, while
