@@ -8,8 +8,9 @@ one process; every other row is the record's own. So each process writes the rec
 holders and intervals of its groups, and what no group owns alone, the series per tenant,
 metric and day, is the sum of the processes' deltas: each process sends its deltas back,
 grouped by month, and once every process has committed the parent merges them and writes
-the sums as series rows with the
-tracking position, in one transaction (a failed load writes neither).
+the sums as series rows with the tracking position, in one transaction (a failed load
+writes neither). Meanwhile the tables the processes wrote get their keys and indexes
+(`projections.runner`).
 
 The groups are found before any event is decoded, from the stored bytes: every holder is a
 JSON object with a "uscc" member, so any event that names a holder holds `"uscc":"…"`.

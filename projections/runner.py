@@ -307,7 +307,10 @@ class _Finishing:
 
     def add(self, table, task: Callable[[], None], first: bool = False) -> None:
         tasks = self.tasks.setdefault(table.name, [])
-        tasks.insert(0, task) if first else tasks.append(task)
+        if first:
+            tasks.insert(0, task)
+        else:
+            tasks.append(task)
 
     def start(self, tables) -> None:
         self._start([table.name for table in tables])
