@@ -16,7 +16,14 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEvent
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    JSONTranscoder,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.utils import retry
 
 from events.base import DateAsISO
 
@@ -221,12 +228,17 @@ class EventLog:
                     for n in self.recorder.select_notifications(
                         start=after, limit=limit, stop=stop, topics=topics,
                         inclusive_of_start=False)]
+        return self._postgres_rows(after, stop, list(topics), limit)
+
+    # the library's retries for its select_notifications: a dropped connection is retried
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _postgres_rows(self, after: int, stop: int, topics: list[str],
+                       limit: int) -> list[tuple]:
         from psycopg.rows import tuple_row
 
         with self.recorder.datastore.get_connection() as connection:
             with connection.cursor(row_factory=tuple_row) as cursor:
-                cursor.execute(self._rows_sql, (after, stop, list(topics), limit),
-                               prepare=True)
+                cursor.execute(self._rows_sql, (after, stop, topics, limit), prepare=True)
                 return cursor.fetchall()
 
     def max_position(self) -> int:

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
+from eventsourcing.persistence import OperationalError
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
@@ -320,6 +321,30 @@ def test_the_parallel_load_reads_the_rows_the_library_reads(client, tokens, serv
             vars(decode(n)) for n in window[1]]
         position, windows = end, windows + 1
     assert windows > 3 and position == log.max_position()
+
+
+def test_plain_rows_retry_a_dropped_connection_as_the_library_does(
+        client, tokens, services, monkeypatch):
+    """The library retries its reads of notifications when a connection fails
+    (InterfaceError, OperationalError: up to 10 attempts); the plain rows that replaced
+    them for the projector and the rebuild do the same."""
+    histories.play(client, tokens, services, [("certification", "330523", [(0, 10, 1)])],
+                   prefix="D")
+    log = services.log
+    head = log.max_position()
+    expected = log.stored_rows(0, head, TOPIC_LIST, 100)
+    datastore = log.recorder.datastore
+    real = datastore.get_connection
+    failures = [OperationalError("server closed the connection unexpectedly")]
+
+    def get_connection():
+        if failures:
+            raise failures.pop()
+        return real()
+
+    monkeypatch.setattr(datastore, "get_connection", get_connection)
+    assert log.stored_rows(0, head, TOPIC_LIST, 100) == expected and not failures
+    assert expected
 
 
 def test_codes_compare_byte_by_byte_on_postgresql(client, tokens, services):
