@@ -176,23 +176,17 @@ def series_rows(deltas: dict[tuple[str, str, int], int]) -> list[tuple]:
 
 def month_groups(deltas: dict[tuple[str, str, int], int]) -> Months:
     """The changes per day by the month they fall in: {(tenant, metric, year, month): {day
-    of the month as the JSON key: change}}, zeros left out (a rebuild's processes each
-    group their own; the parent merges them with `merge_months`)."""
-    by_month: Months = defaultdict(dict)
-    for (tenant, metric, day), amount in deltas.items():
-        if amount:  # each (tenant, metric, day) once: each day of a month once
-            year, month, dom = month_and_day(day)
-            by_month[(tenant, metric, year, month)][dom] = amount
-    return by_month
+    of the month as the JSON key: change}}, zeros left out."""
+    return rolled_up_months(deltas, {}, _itself)
 
 
 def rolled_up_months(deltas: dict[tuple[str, str, int], int],
                      rollup: dict[tuple[str, str, int], int],
                      lineage_of: Callable[[str], list[str]]) -> Months:
-    """`month_groups` of the changes per tenant (`deltas`) plus those of `rollup` added
-    to every tenant of the lineage: `Fold.series_deltas` and `month_groups` in one pass,
-    without the dict of every rolled-up day between them (a bulk load's millions of
-    changes; a fifth less time, measured)."""
+    """The changes per tenant (`deltas`), plus those of `rollup` added to every tenant of
+    its lineage, by the month they fall in: `Fold.series_deltas` and the grouping by month
+    in one pass, without the dict of every rolled-up day between them (a bulk load's
+    millions of changes; a fifth less time, measured)."""
     by_month: Months = defaultdict(dict)
     for changes, lineage in ((deltas, _itself), (rollup, lineage_of)):
         for (tenant, metric, day), amount in changes.items():
