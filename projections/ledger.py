@@ -317,11 +317,15 @@ def published_key(engine: Engine, key_id: str | None = None) -> dict[str, str] |
 
 
 def ledger_status(engine: Engine, log_: EventLog, name: str = TRACKING_NAME) -> dict[str, Any]:
-    """Where sealing stands: sealed head, events not sealed yet, latest checkpoint, halt."""
+    """Where sealing stands: sealed head, events not sealed yet, latest checkpoint, halt.
+    Read in separate statements while a sealer may commit between them, so in the order
+    in which each figure can only have grown: the checkpoint, then the sealed head (always
+    at or past it), then the store's head (always at or past that). A status never shows a
+    checkpoint past the sealed head nor a sealed head past the store."""
+    checkpoint = latest_checkpoint(engine)
     with engine.connect() as conn:
         row = conn.execute(select(tracking).where(tracking.c.name == name)).first()
     stored = log_.max_position()
-    checkpoint = latest_checkpoint(engine)
     sealed = row.position if row else 0
     return {"sealed_position": sealed, "head_hash": row.head_hash if row else GENESIS_HASH,
             "entries": row.entries if row else 0, "store_max_position": stored,

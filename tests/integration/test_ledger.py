@@ -264,3 +264,53 @@ def test_ledger_fields_let_an_export_line_be_verified_from_its_own_content(servi
 def test_the_sealer_writes_entries_in_the_tables_column_order():
     """COPY writes each entry as it is built, so its fields must be the table's columns."""
     assert ENTRY_COLUMNS == [column.name for column in entries.columns]
+
+
+@pytest.mark.parametrize("before_query", [1, 2])
+def test_the_status_never_shows_a_checkpoint_past_the_sealed_head_or_a_head_past_the_store(
+        services, tmp_path, before_query):
+    """`ledger_status` reads the tracking row, the latest checkpoint and the store's head in
+    separate statements; a page sealed (and events written) between two of them must not
+    give a status whose checkpoint is past the sealed head, nor a sealed head past the
+    store (what a CI run of the projector test once read: sealed 0, checkpoint at 108)."""
+    from sqlalchemy import event
+
+    from projections.ledger import ledger_status
+
+    write_history(services, records=2)
+    sealer = make_sealer(services, tmp_path / "k")
+    calls, busy = [0], [False]
+
+    def seal_meanwhile(_conn, _cursor, statement, *_args):
+        if busy[0] or not statement.lstrip().upper().startswith("SELECT"):
+            return
+        calls[0] += 1
+        if calls[0] == before_query:
+            busy[0] = True
+            try:
+                _write_one_more(services)
+                sealer.catch_up()
+            finally:
+                busy[0] = False
+
+    event.listen(services.engine, "before_cursor_execute", seal_meanwhile)
+    try:
+        status = ledger_status(services.engine, services.log)
+    finally:
+        event.remove(services.engine, "before_cursor_execute", seal_meanwhile)
+    assert calls[0] >= before_query  # the seal did land between the status's reads
+    checkpoint = status["latest_checkpoint"]["position"] if status["latest_checkpoint"] else 0
+    assert checkpoint <= status["sealed_position"] <= status["store_max_position"], status
+
+
+def _write_one_more(services) -> None:
+    import datetime as dt
+
+    from events import EVENT_TYPES
+    from events.envelope import parse_envelope
+    from tests.helpers import holder, issued
+
+    body = issued("LEDGER-LATE", holder_=holder(name="湖州竹业晚到有限公司", n=600),
+                  occurred_on="2022-01-01")
+    services.registry.record(services.directory.operator_scope(),
+                             parse_envelope(body, EVENT_TYPES, dt.date.today()))
