@@ -222,7 +222,7 @@ class EventLog:
         topic, state). On PostgreSQL the library's `select_notifications` without its dict
         rows and Notification objects (the 1M log's record events read in 3.4 CPU-seconds
         this way, against 6.5). `StoredRow._make(row)` is a stored event the mapper
-        decodes."""
+        decodes. PostgreSQL sends them in its binary format."""
         if not self.is_postgres:
             return [(n.id, n.originator_id, n.originator_version, n.topic, n.state)
                     for n in self.recorder.select_notifications(
@@ -236,8 +236,10 @@ class EventLog:
                        limit: int) -> list[tuple]:
         from psycopg.rows import tuple_row
 
+        # binary results: the state's bytes as stored, not hex text the server encodes and
+        # the client decodes (the 1M log's record events: 4.2 -> 2.6 s, 2.4 -> 1.3 CPU-s)
         with self.recorder.datastore.get_connection() as connection:
-            with connection.cursor(row_factory=tuple_row) as cursor:
+            with connection.cursor(row_factory=tuple_row, binary=True) as cursor:
                 cursor.execute(self._rows_sql, (after, stop, topics, limit), prepare=True)
                 return cursor.fetchall()
 

@@ -370,3 +370,39 @@ def test_codes_compare_byte_by_byte_on_postgresql(client, tokens, services):
     codes |= {f"{model.series.name}.{c}" for c in ("tenant", "metric")}
     assert {name for name, collation in found.items() if collation == "C"} == codes
     assert found[f"{model.records.name}.label"] == ""
+
+
+def test_plain_rows_come_from_postgresql_in_binary(client, tokens, services, monkeypatch):
+    """The stored events are read in PostgreSQL's binary format: the state's bytes as they
+    are, not hex text that the server encodes and the client decodes (the 1M log's record
+    events in 2.6 s and 1.3 CPU-seconds, against 4.2 s and 2.4)."""
+    from contextlib import contextmanager
+
+    from psycopg import pq
+
+    histories.play(client, tokens, services, [("certification", "330523", [(0, 10, 1)])],
+                   prefix="B")
+    log = services.log
+    head, datastore = log.max_position(), log.recorder.datastore
+    real, formats = datastore.get_connection, []
+
+    @contextmanager
+    def get_connection():
+        with real() as connection:
+            cursor = connection.cursor
+
+            def spied(*args, **kwargs):
+                made = cursor(*args, **kwargs)
+                formats.append(made)
+                return made
+
+            connection.cursor = spied
+            try:
+                yield connection
+            finally:
+                del connection.cursor
+
+    monkeypatch.setattr(datastore, "get_connection", get_connection)
+    rows = log.stored_rows(0, head, TOPIC_LIST, 100)
+    assert rows and all(type(row[4]) is bytes for row in rows)
+    assert [made.format for made in formats] == [pq.Format.BINARY]
