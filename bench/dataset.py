@@ -20,7 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from typing import Iterator
+from typing import Any, Iterator
+
+from eventsourcing.persistence import JSONTranscoder, Mapper
 
 from events import (
     AwardGranted,
@@ -209,3 +211,14 @@ def load(log, counties: list[str], events: int, batch: int = 1000, progress=None
         log.append(*pending)
         stored += len(pending)
     return stored
+
+
+def library_mapper(log: Any) -> Mapper:
+    """The library's own mapper for `log`'s stored events: its JSONTranscoder with the
+    store's transcodings, as the library decodes them unaided (the store itself reads with
+    orjson, events.transcoder): the baseline a benchmark's ratio is taken against."""
+    transcoder = JSONTranscoder()
+    for transcoding in log.mapper.transcoder.names.values():
+        transcoder.register(transcoding)
+    return Mapper(transcoder=transcoder)
+

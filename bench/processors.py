@@ -35,13 +35,14 @@ import uuid
 from pathlib import Path
 from typing import Any, Sequence
 
+from bench.dataset import library_mapper
 from bench.ingest import issued, machine
 
 
 def library_read_decode(log: Any, page: int, topics: Sequence[str] = ()) -> float:
     """CPU seconds of the library reading and decoding every stored event (of `topics`),
-    page by page."""
-    decode, after = log.mapper.to_domain_event, 0
+    page by page, with the library's own mapper (not the store's orjson reading)."""
+    decode, after = library_mapper(log).to_domain_event, 0
     started = time.process_time()
     while True:
         notifications = log.recorder.select_notifications(

@@ -33,7 +33,7 @@ from eventsourcing.utils import get_topic
 from api import create_app
 from api.services import Services
 from api.settings import Settings
-from bench.dataset import load
+from bench.dataset import library_mapper, load
 from events import RECORD_EVENT_CLASSES
 from projections.runner import rebuild, rebuild_workers
 from projections.tables import live_generation, read_model
@@ -138,9 +138,10 @@ def record_events(svc: Services) -> int:
 
 def decode_rate(svc: Services, page: int = 5000) -> float:
     """The library's ceiling for a rebuild: record events/s read and decoded from the same
-    log, nothing of the registry in it (the recorder's pages, the mapper's decoding)."""
+    log, nothing of the registry in it (the recorder's pages, the library's own mapper's
+    decoding: not the store's orjson reading)."""
     topics = sorted(get_topic(cls) for cls in RECORD_EVENT_CLASSES)
-    recorder, decode = svc.log.recorder, svc.log.mapper.to_domain_event
+    recorder, decode = svc.log.recorder, library_mapper(svc.log).to_domain_event
     count, after = 0, 0
     started = time.perf_counter()
     while page_ := recorder.select_notifications(start=after, limit=page, topics=topics,

@@ -3,9 +3,10 @@
 States are built from the registry's own event classes (bench/dataset.py's record events, each
 followed by its receipt, as the log holds them). For each transcoder it times encode/decode of
 the states and the library's `Mapper.to_stored_event` / `to_domain_event` (what each append
-and each event the projector reads pays). The default transcoder is the store's own
-(`EventLog.memory()`: JSONTranscoder with the library's transcodings and DateAsISO).
-`OrjsonTranscoder` writes the same `{"_type_", "_data_"}` format. Every state (and a few nested
+and each event the projector reads pays). The default transcoder is the library's
+JSONTranscoder with the store's transcodings (the library's and DateAsISO).
+`OrjsonTranscoder` writes the same `{"_type_", "_data_"}` format and reads as the store
+does (`events.transcoder.OrjsonReading`). Every state (and a few nested
 edge cases) is checked against the library's own round trip, by type and value: same bytes,
 each side reading the other's bytes, mapper round trips; exit 1 on any failure. Timings: best
 of --repeat runs, cyclic GC paused (as in the projector).
@@ -23,52 +24,30 @@ import time
 from collections import OrderedDict
 from decimal import Decimal
 from typing import Any, Callable
-from uuid import UUID, SafeUUID, uuid4
+from uuid import uuid4
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder, Mapper, Transcoding, UUIDAsHex
+from eventsourcing.persistence import JSONTranscoder, Mapper
 from eventsourcing.persistence import TranscodingNotRegisteredError
 
 from bench.dataset import record_histories
 from events.store import EventLog
+from events.transcoder import OrjsonReading
 from tenants import seed
 
 # datetime, date, time and dataclasses go to `default` (json does not write them either)
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _PLAIN = frozenset((str, int, float, bool, type(None)))  # nothing inside to tag
-_new, _set = object.__new__, object.__setattr__
 
 
-def _uuid(data: str) -> UUID:
-    """UUID(data) for the 32 hex digits UUIDAsHex writes, without UUID.__init__'s parsing;
-    anything else goes through UUID() (its checks, its errors)."""
-    number = int(data, 16) if len(data) == 32 else -1
-    if number < 0:
-        return UUID(data)
-    value = _new(UUID)
-    _set(value, "int", number)
-    _set(value, "is_safe", SafeUUID.unknown)
-    return value
+class OrjsonTranscoder(OrjsonReading):
+    """The JSONTranscoder's format, written and read by orjson: the store's reading
+    (events.transcoder.OrjsonReading), and writing with orjson too.
 
-
-class OrjsonTranscoder(JSONTranscoder):
-    """The JSONTranscoder's format, written and read by orjson.
-
-    A JSONTranscoder subclass, so that the library's Application registers its transcodings
-    on it, and json stays the fallback for what orjson refuses (non-str keys, ints over 64
-    bits). Objects of registered types are tagged in one walk before orjson writes (it
-    writes UUIDs natively and cannot be told not to), and tags decoded in one walk after it
-    reads. Differences left: orjson writes NaN/Infinity as null and plain enums as their
-    values, and reads integers over 64 bits as floats."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._decoders: dict[str, Callable[[Any], Any]] = {}
-
-    def register(self, transcoding: Transcoding) -> None:
-        super().register(transcoding)
-        plain = type(transcoding) is UUIDAsHex
-        self._decoders[transcoding.name] = _uuid if plain else transcoding.decode
+    json stays the fallback for what orjson refuses (non-str keys, ints over 64 bits).
+    Objects of registered types are tagged in one walk before orjson writes (it writes
+    UUIDs natively and cannot be told not to). Differences left in writing: orjson writes
+    NaN/Infinity as null and plain enums as their values."""
 
     def encode(self, obj: Any) -> bytes:
         try:
@@ -77,13 +56,6 @@ class OrjsonTranscoder(JSONTranscoder):
             if isinstance(error.__cause__, TranscodingNotRegisteredError):
                 raise error.__cause__ from None
             return super().encode(obj)
-
-    def decode(self, data: bytes) -> Any:
-        try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            return super().decode(data)
-        return self._untag(value) if type(value) in (dict, list) else value
 
     def _tag(self, value: Any) -> Any:
         """`value` with each object of a registered type replaced by its tag, walking what
@@ -106,28 +78,6 @@ class OrjsonTranscoder(JSONTranscoder):
         data = transcoding.encode(value)
         return {"_type_": transcoding.name,
                 "_data_": data if type(data) in _PLAIN else self._tag(data)}
-
-    def _untag(self, value: dict | list) -> Any:
-        """Decode the tags in a parsed document in place, innermost first (as json's
-        object_hook does)."""
-        if type(value) is list:
-            for i, item in enumerate(value):
-                if type(item) in (dict, list):
-                    value[i] = self._untag(item)
-            return value
-        for key, item in value.items():
-            if type(item) is dict:
-                if len(item) == 2 and type(data := item.get("_data_")) is str:
-                    decoder = self._decoders.get(item.get("_type_"))  # type: ignore[arg-type]
-                    if decoder is not None:
-                        value[key] = decoder(data)
-                        continue
-                value[key] = self._untag(item)
-            elif type(item) is list:
-                value[key] = self._untag(item)
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            return self._decode_obj(value)  # a tag at the top, or one around a container
-        return value
 
 
 def same(a: Any, b: Any) -> bool:
@@ -188,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
 
     counties = [t["code"] for t in seed.tenants() if t["level"] == "county"]
     events = list(record_histories(counties, args.events))
-    default = EventLog.memory().mapper.transcoder  # the store's own, transcodings registered
-    fast = OrjsonTranscoder()
-    for transcoding in default.names.values():
+    transcodings = EventLog.memory().mapper.transcoder.names.values()  # the store's
+    default, fast = JSONTranscoder(), OrjsonTranscoder()  # the library's, and orjson's
+    for transcoding in transcodings:
+        default.register(transcoding)
         fast.register(transcoding)
     mappers = {"json": Mapper(transcoder=default), "orjson": Mapper(transcoder=fast)}
     skip = {"originator_id", "originator_version"}  # what Mapper.to_stored_event encodes:

@@ -88,8 +88,11 @@ _SQLITE_CHUNK = 500
 # POSTGRES_ENABLE_DB_FUNCTIONS drops the table lock, so positions would no longer become
 # visible in commit order (../shared/notes/eventsourcing-9.5.md section 4).
 _LIBRARY_KEYS = ("PERSISTENCE_MODULE", "INFRASTRUCTURE_FACTORY", "FACTORY_TOPIC",
-                 "CIPHER_KEY", "CIPHER_TOPIC", "COMPRESSOR_TOPIC",
+                 "CIPHER_KEY", "CIPHER_TOPIC", "COMPRESSOR_TOPIC", "TRANSCODER_TOPIC",
                  "POSTGRES_ENABLE_DB_FUNCTIONS")
+# The library's JSONTranscoder, reading with orjson (the same values from the same bytes,
+# written unchanged): the library's documented way to choose a transcoder.
+TRANSCODER_TOPIC = "events.transcoder:OrjsonReading"
 
 
 class EventLog:
@@ -103,6 +106,7 @@ class EventLog:
         for key in _LIBRARY_KEYS:
             if key not in env and (key in os.environ or f"REGISTRY_{key}" in os.environ):
                 raise RuntimeError(f"Unset {key}: the registry configures its store itself")
+        env = {"TRANSCODER_TOPIC": TRANSCODER_TOPIC, **env}
         self.is_postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
         self.in_memory = env["PERSISTENCE_MODULE"] == "eventsourcing.popo"
         self.schema = schema
