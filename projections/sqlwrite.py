@@ -4,9 +4,11 @@ SQLAlchemy's per-row parameter handling cost more than the database work here, s
 projector writes with the drivers directly, from the same Table definitions:
 SQLite gets `executemany`; PostgreSQL gets COPY into temporary tables followed by one
 set-based INSERT ... ON CONFLICT / UPDATE ... FROM per table (all in the page's
-transaction), or COPY straight into the tables of a generation being bulk-loaded. Values
-are sent as text, formatted the way SQLAlchemy stores them on SQLite (PostgreSQL parses
-them on the server, which is cheaper than adapting date objects in Python).
+transaction), or COPY straight into the tables of a generation being bulk-loaded. On
+SQLite values are sent as text, formatted the way SQLAlchemy stores them. On PostgreSQL
+the records, holders and intervals go by binary COPY (dates, timestamps and numbers as
+they are, JSON columns as their text: nothing formatted in Python nor parsed by the
+server); the series and the closes of a page as text.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from functools import lru_cache
 from typing import Any, Callable
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import JSON, BigInteger, Boolean, Connection, Date, DateTime, Integer
+from sqlalchemy import SmallInteger, String, Table
 
 from projections.db import copy_rows
 from projections.tables import ReadModel
@@ -29,6 +32,27 @@ INTERVAL_COLUMNS = ["owner", "seq", "tenant", "metric", "valid_from", "valid_to"
 INTERVAL_TYPES = ["text", "int4", "text", "text", "date", "date", "timestamp", "timestamp"]
 SERIES_COLUMNS = ["tenant", "metric", "year", "month", "total", "days"]
 HOLDER_COLUMNS = ["owner", "rows", "next_seq"]
+
+# PostgreSQL's type of each column type for a binary COPY, most specific first; JSON as
+# text, whose binary form json's input reads (jsonb's has a version byte first: not here).
+_COPY_TYPES = ((Boolean, "bool"), (DateTime, "timestamp"), (Date, "date"),
+               (BigInteger, "int8"), (SmallInteger, "int2"), (Integer, "int4"),
+               (String, "text"))
+
+
+def copy_types(table: Table) -> list[str]:
+    """The types of a binary COPY into `table`'s columns, in their order."""
+    types = []
+    for column in table.c:
+        kind = column.type
+        if type(kind) is JSON:  # not JSONB, nor JSON with a JSONB variant
+            types.append("text")
+            continue
+        found = next((name for base, name in _COPY_TYPES if isinstance(kind, base)), None)
+        if found is None:
+            raise TypeError(f"no binary COPY type for {table.name}.{column.name}: {kind!r}")
+        types.append(found)
+    return types
 
 
 @lru_cache(maxsize=65536)
@@ -281,6 +305,10 @@ class PostgresWriter(PageWriter):
     def __init__(self, model: ReadModel) -> None:
         super().__init__(model)
         m, g = model, model.generation
+        # the tables (and their temporary twins) whose rows go by binary COPY
+        records, holders = copy_types(m.records), copy_types(m.holders)
+        self._binary = {m.records.name: records, f"tmp_records_g{g}": records,
+                        m.holders.name: holders, f"tmp_holders_g{g}": holders}
         self._temps = {
             "records": (f"tmp_records_g{g}", self.record_columns,
                         f"(LIKE {m.records.name})"),
@@ -310,7 +338,19 @@ class PostgresWriter(PageWriter):
 
     def _copy(self, conn, table: str, columns: list[str], rows,
               types: list[str] | None = None) -> None:
-        copy_rows(conn, table, columns, rows, types)
+        copy_rows(conn, table, columns, rows, types or self._binary.get(table))
+
+    def record_rows(self, states) -> list[tuple]:
+        """Rows for the binary COPY: dates and naive UTC timestamps as they are, the JSON
+        columns as their text."""
+        rows = []
+        in_order = operator.itemgetter(*self.record_columns)
+        for state in states:
+            row = state.to_row()
+            row["timeline"] = dumps(row["timeline"])
+            row["rows"] = dumps(row["rows"])
+            rows.append(in_order(row))
+        return rows
 
     def interval_rows(self, rows) -> list[tuple]:
         """Rows for the binary COPY: dates and naive UTC timestamps as they are."""

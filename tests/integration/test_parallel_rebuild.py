@@ -406,3 +406,36 @@ def test_plain_rows_come_from_postgresql_in_binary(client, tokens, services, mon
     rows = log.stored_rows(0, head, TOPIC_LIST, 100)
     assert rows and all(type(row[4]) is bytes for row in rows)
     assert [made.format for made in formats] == [pq.Format.BINARY]
+
+
+def test_a_bulk_load_sends_records_and_holders_in_the_binary_copy_format(
+        client, tokens, services, monkeypatch, tmp_path):
+    """Like the intervals, the records and holders of a rebuild go by binary COPY: dates,
+    timestamps and numbers as they are, nothing formatted as text in Python nor parsed by
+    the server; the JSON columns as their text. (In the forked processes: the calls are
+    written to a file.)"""
+    plans = [("certification", "330523", [(0, 10, 1), (3, 30, 4)]),
+             ("award", "330326", [(0, 40, 3)])]
+    histories.play(client, tokens, services, plans, prefix="Y")
+    services.projector().catch_up()
+    engine = services.writer_engine()
+    live = snapshot(engine, live_generation(engine))
+    calls = tmp_path / "copies"
+    real = sqlwrite.copy_rows
+
+    def copy_rows(conn, table, columns, rows, types=None):
+        rows = list(rows)
+        with calls.open("a") as out:
+            out.write(f"{table.rsplit('_g', 1)[0]} {bool(types)} {len(rows)}\n")
+        return real(conn, table, columns, rows, types)
+
+    monkeypatch.setattr(sqlwrite, "copy_rows", copy_rows)
+    for workers in (1, 2):
+        calls.unlink(missing_ok=True)
+        assert fresh(services, workers) == live
+        sent = [line.split() for line in calls.read_text().splitlines()]
+        by_table = {(table, binary) for table, binary, count in sent if int(count)}
+        assert {("rm_records", "True"), ("rm_holders", "True"),
+                ("rm_intervals", "True")} <= by_table, sent
+        assert not {table for table, binary in by_table if binary == "False"} & {
+            "rm_records", "rm_holders", "rm_intervals"}, sent
