@@ -31,10 +31,17 @@ class OpenRow(NamedTuple):
 
 
 # A row of rm_intervals to insert, as a list (a rebuild makes millions, and a list is built
-# in C): [owner, seq, tenant, metric, start, end, known_from, known_to]; one opened and
-# closed within the page or run is inserted closed (`known_to` set).
+# in C): [owner, seq, tenant, metric, start, end, known_from, known_to], its dates as date
+# objects (PostgreSQL's binary COPY takes the row as it is); one opened and closed within
+# the page or run is inserted closed (`known_to` set).
 IntervalRow = list
 KNOWN_TO = 7
+
+
+@functools.lru_cache(maxsize=65536)
+def date_of(ordinal: int) -> dt.date:
+    """The date of an ordinal (a rebuild's rows share a few thousand days)."""
+    return dt.date.fromordinal(ordinal)
 
 
 # tuple.__new__ builds the named row in C (OpenRow(...) runs Python; millions are made)
@@ -225,8 +232,9 @@ class Fold:
         for (tenant, metric, start, end), count in wanted.items():
             for _ in range(count):
                 kept.append(_open_row((next_seq, tenant, metric, start, end)))
-                inserts[(owner, next_seq)] = [owner, next_seq, tenant, metric, start, end,
-                                              known, None]
+                inserts[(owner, next_seq)] = [owner, next_seq, tenant, metric,
+                                              date_of(start), end and date_of(end), known,
+                                              None]
                 next_seq += 1
                 if deltas is not None:
                     deltas[(tenant, metric, start)] += 1

@@ -62,18 +62,6 @@ def month_and_day(ordinal: int) -> tuple[int, int, str]:
     return date.year, date.month, str(date.day)
 
 
-@lru_cache(maxsize=65536)
-def date_of(ordinal: int) -> dt.date:
-    """The date of an ordinal (a rebuild's rows share a few thousand days)."""
-    return dt.date.fromordinal(ordinal)
-
-
-@lru_cache(maxsize=65536)
-def iso_day(ordinal: int) -> str:
-    """The ISO text of a date ordinal."""
-    return dt.date.fromordinal(ordinal).isoformat()
-
-
 def dumps(value: Any) -> str:
     """JSON text for a JSON column: compact UTF-8 (orjson, several times faster than the
     json module on the rebuild's millions of small arrays; read back with any JSON parser).
@@ -92,9 +80,6 @@ class PageWriter:
         self.model = model
         self._stamps: dict[dt.datetime, str] = {}
         self.record_columns = [c.name for c in model.records.c]
-
-    def day(self, ordinal: int | None) -> Any:
-        return None if ordinal is None else iso_day(ordinal)
 
     def date(self, value: dt.date | None) -> Any:
         return None if value is None else value.isoformat()
@@ -129,8 +114,8 @@ class PageWriter:
         return [(h.owner, dumps(h.rows), h.next_seq) for h in holders]
 
     def interval_rows(self, rows) -> list[tuple]:
-        day, stamp = self.day, self.stamp
-        return [(owner, seq, tenant, metric, day(start), day(end), stamp(known_from),
+        date, stamp = self.date, self.stamp
+        return [(owner, seq, tenant, metric, date(start), date(end), stamp(known_from),
                  stamp(known_to))
                 for owner, seq, tenant, metric, start, end, known_from, known_to in rows]
 
@@ -353,11 +338,9 @@ class PostgresWriter(PageWriter):
         return rows
 
     def interval_rows(self, rows) -> list[tuple]:
-        """Rows for the binary COPY: dates and naive UTC timestamps as they are."""
-        day = date_of
-        return [(owner, seq, tenant, metric, day(start), end and day(end), known_from,
-                 known_to)
-                for owner, seq, tenant, metric, start, end, known_from, known_to in rows]
+        """The fold's rows as they are, for the binary COPY: dates and naive UTC timestamps
+        already the objects it sends."""
+        return list(rows)
 
     def insert_rows(self, conn, table: str, columns: list[str], rows) -> None:
         self._copy(conn, table, columns, rows)

@@ -439,3 +439,31 @@ def test_a_bulk_load_sends_records_and_holders_in_the_binary_copy_format(
                 ("rm_intervals", "True")} <= by_table, sent
         assert not {table for table, binary in by_table if binary == "False"} & {
             "rm_records", "rm_holders", "rm_intervals"}, sent
+
+
+def test_the_folds_interval_rows_go_to_copy_as_the_fold_made_them(
+        client, tokens, services, monkeypatch, tmp_path):
+    """The fold makes each interval row with its dates as date objects, so the writer
+    sends it to the binary COPY as it is, without a second tuple per row (4.2M of them in
+    a 1M rebuild)."""
+    import datetime as dt
+
+    plans = [("certification", "330523", [(0, 10, 1), (3, 30, 4)])]
+    histories.play(client, tokens, services, plans, prefix="Z")
+    calls = tmp_path / "rows"
+    real = sqlwrite.copy_rows
+
+    def copy_rows(conn, table, columns, rows, types=None):
+        rows = list(rows)
+        if table.startswith("rm_intervals"):
+            with calls.open("a") as out:
+                out.write("".join(f"{type(row).__name__} {type(row[4]).__name__}\n"
+                                  for row in rows))
+        return real(conn, table, columns, rows, types)
+
+    monkeypatch.setattr(sqlwrite, "copy_rows", copy_rows)
+    for workers in (1, 2):
+        calls.unlink(missing_ok=True)
+        fresh(services, workers)
+        sent = calls.read_text().splitlines()
+        assert sent and set(sent) == {f"list {dt.date.__name__}"}, set(sent)
