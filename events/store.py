@@ -224,9 +224,8 @@ class EventLog:
         """Up to `limit` stored events of `topics` at positions in (after, stop], in
         position order, as plain tuples (position, originator_id, originator_version,
         topic, state). On PostgreSQL the library's `select_notifications` without its dict
-        rows and Notification objects (the 1M log's record events read in 3.4 CPU-seconds
-        this way, against 6.5). `StoredRow._make(row)` is a stored event the mapper
-        decodes. PostgreSQL sends them in its binary format."""
+        rows and Notification objects, in PostgreSQL's binary format (the 1M log's record
+        events read in 1.3 CPU-seconds this way, against 6.5). `decode_row` decodes one."""
         if not self.is_postgres:
             return [(n.id, n.originator_id, n.originator_version, n.topic, n.state)
                     for n in self.recorder.select_notifications(
@@ -246,6 +245,10 @@ class EventLog:
             with connection.cursor(row_factory=tuple_row, binary=True) as cursor:
                 cursor.execute(self._rows_sql, (after, stop, topics, limit), prepare=True)
                 return cursor.fetchall()
+
+    def decode_row(self, row: tuple) -> Any:
+        """The domain event of a row of `stored_rows` (the mapper reads it by name)."""
+        return self.mapper.to_domain_event(StoredRow._make(row))
 
     def max_position(self) -> int:
         """The highest position stored (0 when empty)."""

@@ -37,7 +37,6 @@ from collections import Counter
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from events.store import StoredRow
 from projections import sqlwrite
 from projections.projector import TOPIC_LIST, cyclic_gc_paused
 from projections.tracking import next_rows
@@ -173,14 +172,14 @@ def _fold_part(part: int) -> tuple[int, dict]:
     projector = job.projector
     projector.engine.dispose(close=False)  # the parent's connections stay the parent's
     projector.fold.lineage = job.lineages  # and so do the event store's
-    decode, make = projector.log.mapper.to_domain_event, StoredRow._make
+    decode = projector.log.decode_row
     stored, parts, limit = job.stored, job.parts, job.limit
     folded = 0
 
     def pages():
         nonlocal folded
         for i in range(0, len(stored), limit):
-            page = [(row[0], decode(make(row)))
+            page = [(row[0], decode(row))
                     for row, p in zip(stored[i:i + limit], parts[i:i + limit]) if p == part]
             folded += len(page)
             yield page

@@ -28,7 +28,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, select
 
 from events import KIND_SPECS, RECORD_EVENT_CLASSES
-from events.store import EventLog, StoredRow
+from events.store import EventLog
 from projections.families import Family, FamilySet
 from projections.fold import Fold, HolderRows, Memory, PageChanges, open_rows
 from projections import sqlwrite
@@ -150,8 +150,8 @@ class Projector:
         if read is None:
             return None
         end, rows = read
-        decode, make = self.log.mapper.to_domain_event, StoredRow._make
-        return end, [(row[0], decode(make(row))) for row in rows]
+        decode = self.log.decode_row
+        return end, [(row[0], decode(row)) for row in rows]
 
     def forget_memory(self) -> None:
         """Drop the records' states kept between pages (the next page reads what it needs

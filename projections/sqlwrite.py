@@ -96,15 +96,21 @@ class PageWriter:
             text = self._stamps[value] = value.isoformat(" ", "microseconds")
         return text
 
+    # whether the records' dates and timestamps are sent as text (SQLite) or as they are
+    # (PostgreSQL's binary COPY)
+    dates_as_text = True
+
     def record_rows(self, states) -> list[tuple]:
         rows = []
         date, stamp, in_order = self.date, self.stamp, operator.itemgetter(*self.record_columns)
+        as_text = self.dates_as_text
         for state in states:
             row = state.to_row()
-            for name in ("valid_until", "created_on", "last_occurred_on"):
-                row[name] = date(row[name])
-            for name in ("recorded_at", "updated_at"):
-                row[name] = stamp(row[name])
+            if as_text:
+                for name in ("valid_until", "created_on", "last_occurred_on"):
+                    row[name] = date(row[name])
+                for name in ("recorded_at", "updated_at"):
+                    row[name] = stamp(row[name])
             row["timeline"] = dumps(row["timeline"])
             row["rows"] = dumps(row["rows"])
             rows.append(in_order(row))
@@ -287,6 +293,8 @@ class SqliteWriter(PageWriter):
 
 
 class PostgresWriter(PageWriter):
+    dates_as_text = False  # the records' rows go by binary COPY
+
     def __init__(self, model: ReadModel) -> None:
         super().__init__(model)
         m, g = model, model.generation
@@ -324,18 +332,6 @@ class PostgresWriter(PageWriter):
     def _copy(self, conn, table: str, columns: list[str], rows,
               types: list[str] | None = None) -> None:
         copy_rows(conn, table, columns, rows, types or self._binary.get(table))
-
-    def record_rows(self, states) -> list[tuple]:
-        """Rows for the binary COPY: dates and naive UTC timestamps as they are, the JSON
-        columns as their text."""
-        rows = []
-        in_order = operator.itemgetter(*self.record_columns)
-        for state in states:
-            row = state.to_row()
-            row["timeline"] = dumps(row["timeline"])
-            row["rows"] = dumps(row["rows"])
-            rows.append(in_order(row))
-        return rows
 
     def interval_rows(self, rows) -> list[tuple]:
         """The fold's rows as they are, for the binary COPY: dates and naive UTC timestamps
