@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 from events import KIND_SPECS
 from projections.families import FamilySet, unit_kinds
@@ -19,15 +19,11 @@ from projections.state import RecordState
 from projections.timeline import Interval, Rule, holder_intervals, record_intervals, unit_facts
 
 
-class OpenRow(NamedTuple):
-    """An interval row an owner (a record, or a holder family and holder) holds open: what
-    rm_records.rows / rm_holders.rows keep as JSON arrays."""
-
-    seq: int
-    tenant: str
-    metric: str
-    start: int
-    end: int | None
+# An interval row an owner (a record, or a holder family and holder) holds open, as
+# rm_records.rows / rm_holders.rows keep it (a JSON array): (seq, tenant, metric, start, end),
+# the dates as ordinals. A plain tuple: orjson writes it as an array by itself (a named tuple
+# goes through its `default`: 0.9 against 0.3 us for a record's rows), and it is built in C.
+OpenRow = tuple
 
 
 # A row of rm_intervals to insert, as a list (a rebuild makes millions, and a list is built
@@ -44,13 +40,9 @@ def date_of(ordinal: int) -> dt.date:
     return dt.date.fromordinal(ordinal)
 
 
-# tuple.__new__ builds the named row in C (OpenRow(...) runs Python; millions are made)
-_open_row = functools.partial(tuple.__new__, OpenRow)
-
-
 def open_rows(stored: list[list]) -> list[OpenRow]:
-    """Rows as stored (JSON arrays) to named rows."""
-    return [_open_row(row) for row in stored]
+    """Rows as stored (JSON arrays) to open rows."""
+    return list(map(tuple, stored))
 
 
 class HolderRows:
@@ -219,19 +211,20 @@ class Fold:
                 wanted[interval] = count - 1
                 kept.append(row)
                 continue
-            pending = inserts.get((owner, row.seq))
+            seq, tenant, metric, start, end = row
+            pending = inserts.get((owner, seq))
             if pending is not None:
                 pending[KNOWN_TO] = known
                 changes.closed_inserts += 1
             else:
-                changes.closes.append((known, owner, row.seq))
+                changes.closes.append((known, owner, seq))
             if deltas is not None:
-                deltas[(row.tenant, row.metric, row.start)] -= 1
-                if row.end is not None:
-                    deltas[(row.tenant, row.metric, row.end)] += 1
+                deltas[(tenant, metric, start)] -= 1
+                if end is not None:
+                    deltas[(tenant, metric, end)] += 1
         for (tenant, metric, start, end), count in wanted.items():
             for _ in range(count):
-                kept.append(_open_row((next_seq, tenant, metric, start, end)))
+                kept.append((next_seq, tenant, metric, start, end))
                 inserts[(owner, next_seq)] = [owner, next_seq, tenant, metric,
                                               date_of(start), end and date_of(end), known,
                                               None]

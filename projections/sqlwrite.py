@@ -65,8 +65,8 @@ def month_and_day(ordinal: int) -> tuple[int, int, str]:
 def dumps(value: Any) -> str:
     """JSON text for a JSON column: compact UTF-8 (orjson, several times faster than the
     json module on the rebuild's millions of small arrays; read back with any JSON parser).
-    Named rows (OpenRow) are written as the arrays they are."""
-    return orjson.dumps(value, default=tuple).decode()
+    A named tuple is refused (orjson takes no subclass of tuple), not written by a guess."""
+    return orjson.dumps(value).decode()
 
 
 def page_writer(model: ReadModel, dialect: str) -> "PageWriter":
