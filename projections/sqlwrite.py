@@ -29,7 +29,6 @@ from projections.tables import ReadModel
 
 INTERVAL_COLUMNS = ["owner", "seq", "tenant", "metric", "valid_from", "valid_to",
                     "known_from", "known_to"]
-INTERVAL_TYPES = ["text", "int4", "text", "text", "date", "date", "timestamp", "timestamp"]
 SERIES_COLUMNS = ["tenant", "metric", "year", "month", "total", "days"]
 HOLDER_COLUMNS = ["owner", "rows", "next_seq"]
 
@@ -301,7 +300,8 @@ class PostgresWriter(PageWriter):
         # the tables (and their temporary twins) whose rows go by binary COPY
         records, holders = copy_types(m.records), copy_types(m.holders)
         self._binary = {m.records.name: records, f"tmp_records_g{g}": records,
-                        m.holders.name: holders, f"tmp_holders_g{g}": holders}
+                        m.holders.name: holders, f"tmp_holders_g{g}": holders,
+                        m.intervals.name: copy_types(m.intervals)}
         self._temps = {
             "records": (f"tmp_records_g{g}", self.record_columns,
                         f"(LIKE {m.records.name})"),
@@ -355,7 +355,7 @@ class PostgresWriter(PageWriter):
         self._via_temp(conn, "holders", rows)
 
     def insert_intervals(self, conn, rows):
-        self._copy(conn, self.model.intervals.name, INTERVAL_COLUMNS, rows, INTERVAL_TYPES)
+        self._copy(conn, self.model.intervals.name, INTERVAL_COLUMNS, rows)
 
     def close_intervals(self, conn, rows):
         self._via_temp(conn, "closes", rows)
