@@ -112,6 +112,3 @@ class FamilySet:
     def for_kind(self, kind: str) -> list[Family]:
         return self.by_kind.get(kind, [])
 
-    def is_by_holder(self, metric: str) -> bool:
-        family = self.by_name.get(metric.split("@", 1)[0])
-        return bool(family and family.by_holder)

@@ -141,11 +141,16 @@ def split(stored: list[Any], workers: int) -> tuple[bytearray, dict[str, int], s
 
 
 class Lineages:
-    """The lineages of the tenants the events name, looked up in the parent before the
-    fork: a forked process must not read the tenant tree through the parent's connections."""
+    """The lineages of the tenants the events name and of their ancestors (where a holder's
+    row may start), looked up in the parent before the fork: a forked process must not read
+    the tenant tree through the parent's connections."""
 
     def __init__(self, lineage: Callable[[str], list[str]], tenants: set[str]) -> None:
-        self.table = {code: lineage(code) for code in tenants}
+        self.table: dict[str, list[str]] = {}
+        for code in tenants:
+            found = lineage(code)
+            for i, ancestor in enumerate(found):
+                self.table.setdefault(ancestor, found[i:])
 
     def __call__(self, code: str) -> list[str]:
         found = self.table.get(code)

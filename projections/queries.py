@@ -112,24 +112,23 @@ class ReadModels(RecordQueries):
         known = utc_naive(known_at)
         metrics = sorted(set(metrics))
         subtree = sorted(set().union(*(scope.tree.subtree(t) for t in tenants)))
-        query = (select(iv.c.tenant, iv.c.metric, func.count())
+        query = (select(iv.c.tenant, iv.c.up_to, iv.c.metric, func.count())
                  .where(iv.c.metric.in_(metrics), iv.c.tenant.in_(subtree),
                         iv.c.valid_from <= day,
                         or_(iv.c.valid_to.is_(None), iv.c.valid_to > day),
                         iv.c.known_from <= known,
                         or_(iv.c.known_to.is_(None), iv.c.known_to > known))
-                 .group_by(iv.c.tenant, iv.c.metric))
+                 .group_by(iv.c.tenant, iv.c.up_to, iv.c.metric))
         wanted = set(tenants)
         result: dict[tuple[str, str], int] = defaultdict(int)
         with self.engine.connect() as conn:
-            for tenant, metric, count in conn.execute(query):
-                if self.families.is_by_holder(metric):
-                    if tenant in wanted:
-                        result[(tenant, metric)] += count
-                    continue
+            for tenant, up_to, metric, count in conn.execute(query):
+                # a record's row is rolled up to every ancestor, a holder's up to `up_to`
                 for code in scope.tree.lineage(tenant):
                     if code in wanted:
                         result[(code, metric)] += count
+                    if code == up_to:
+                        break
         return dict(result)
 
     # Counts ------------------------------------------------------------------------------

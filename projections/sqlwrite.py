@@ -28,7 +28,7 @@ from projections.db import copy_rows
 from projections.tables import ReadModel
 
 INTERVAL_COLUMNS = ["owner", "seq", "tenant", "metric", "valid_from", "valid_to",
-                    "known_from", "known_to"]
+                    "known_from", "known_to", "up_to"]
 SERIES_COLUMNS = ["tenant", "metric", "year", "month", "total", "days"]
 HOLDER_COLUMNS = ["owner", "rows", "next_seq"]
 
@@ -121,8 +121,8 @@ class PageWriter:
     def interval_rows(self, rows) -> list[tuple]:
         date, stamp = self.date, self.stamp
         return [(owner, seq, tenant, metric, date(start), date(end), stamp(known_from),
-                 stamp(known_to))
-                for owner, seq, tenant, metric, start, end, known_from, known_to in rows]
+                 stamp(known_to), up_to)
+                for owner, seq, tenant, metric, start, end, known_from, known_to, up_to in rows]
 
     def in_key_order(self, rows: list[tuple], key_columns: int) -> list[tuple]:
         """Rows for a bulk insert as they are: the tables are loaded without their keys
@@ -252,7 +252,7 @@ class SqliteWriter(PageWriter):
         self._records = _values_upsert(m.records.name, self.record_columns, ["record_id"])
         self._holders = _values_upsert(m.holders.name, HOLDER_COLUMNS, ["owner"])
         self._intervals = (f"INSERT INTO {m.intervals.name} ({', '.join(INTERVAL_COLUMNS)}) "
-                           f"VALUES ({', '.join(['?'] * 8)})")
+                           f"VALUES ({', '.join(['?'] * len(INTERVAL_COLUMNS))})")
         self._closes = f"UPDATE {m.intervals.name} SET known_to = ? WHERE owner = ? AND seq = ?"
         self._series = (
             f"INSERT INTO {m.series.name} ({', '.join(SERIES_COLUMNS)}) "

@@ -131,6 +131,9 @@ def read_model(generation: int) -> ReadModel:
         Column("valid_to", Date),
         Column("known_from", DateTime, nullable=False),
         Column("known_to", DateTime),
+        # a holder family's row counts in `tenant` and its ancestors up to this one; a
+        # record's (NULL) in `tenant`, rolled up to every ancestor
+        Column("up_to", code(6)),
         Index(n("ix_rm_intervals_metric_tenant"), "metric", "tenant"),
     )
     # The value of a (tenant, metric) series on a date, as sums of changes: per year, one
@@ -196,11 +199,13 @@ def create_read_models(engine: Engine) -> ReadModel:
 
 def read_model_current(engine: Engine, generation: int) -> bool:
     """Whether a generation's tables have the shape this version reads. False for read
-    models built by an older version (series by year without months): `rebuild` them."""
+    models built by an older version (series by year without months, or a holder's
+    intervals one row per ancestor without `up_to`): `rebuild` them."""
     from sqlalchemy import inspect  # local: inspection is needed once, at start
 
-    names = {c["name"] for c in inspect(engine).get_columns(read_model(generation).series.name)}
-    return "month" in names
+    model, inspector = read_model(generation), inspect(engine)
+    return ("month" in {c["name"] for c in inspector.get_columns(model.series.name)}
+            and "up_to" in {c["name"] for c in inspector.get_columns(model.intervals.name)})
 
 
 def live_generation_in(conn) -> int:

@@ -17,9 +17,12 @@ from typing import Any, Iterable
 from events import KIND_SPECS
 from projections.families import ITEM_HELD, Family
 
-Interval = tuple[str, str, int, int | None]
+# (tenant, metric, from, to, up_to), `to` exclusive. A record's interval counts in its
+# tenant and is rolled up to every ancestor (`up_to` None); a holder's counts in its tenant
+# and in each ancestor up to and including `up_to`, and no further.
+Interval = tuple[str, str, int, int | None, str | None]
 # The kinds of items counted under records (international certificates).
-ITEM_KINDS = frozenset(k.items.kind for k in KIND_SPECS.values() if k.items)  # (tenant, metric, from, to) — to exclusive
+ITEM_KINDS = frozenset(k.items.kind for k in KIND_SPECS.values() if k.items)
 
 
 @dataclass
@@ -228,7 +231,7 @@ def record_intervals(timeline: Timeline, rules: Iterable[Rule]) -> list[Interval
     for rule in rules:
         for _, segments in timeline.units(rule.kind):
             for tenant, start, end, year in family_facts(rule, segments):
-                intervals.append((tenant, rule.metric(year), start, end))
+                intervals.append((tenant, rule.metric(year), start, end, None))
     return intervals
 
 
@@ -241,28 +244,48 @@ def unit_facts(timeline: Timeline, rule: Rule) -> tuple[Fact, ...]:
 
 
 def holder_intervals(rule: Rule, facts: list[Fact], ancestors_of) -> list[Interval]:
-    """A holder's intervals per ancestor tenant A: counted while any of its units counts in
-    A's subtree; the first-reach year is the earliest among those counting units."""
+    """A holder counts in a tenant A while any of its units counts in A's subtree, with the
+    earliest first-reach year among those counting units. Up a lineage, the tenants that
+    count it alike (the same pieces) share one interval per piece, from the lowest of them
+    up to the highest (`up_to`): a holder in one tenant is one interval per piece for its
+    whole lineage, not one per ancestor (a third of a rebuild's interval rows)."""
     if len(facts) == 1:  # the common case: one counting unit
         tenant, start, end, year = facts[0]
-        metric = rule.metric(year)
-        return [(code, metric, start, end) for code in ancestors_of(tenant)]
+        return [(tenant, rule.metric(year), start, end, ancestors_of(tenant)[-1])]
     if not facts:
         return []
     tenant = facts[0][0]
     if all(fact[0] == tenant for fact in facts):  # one tenant: the same pieces everywhere
-        pieces = [(rule.metric(year), start, end) for start, end, year in _pieces(facts)]
-        return [(code, metric, start, end) for code in ancestors_of(tenant)
-                for metric, start, end in pieces]
+        top = ancestors_of(tenant)[-1]
+        return [(tenant, rule.metric(year), start, end, top)
+                for start, end, year in _pieces(facts)]
     by_ancestor: dict[str, list[Fact]] = {}
     for fact in facts:
         for code in ancestors_of(fact[0]):
             by_ancestor.setdefault(code, []).append(fact)
+    pieces = {code: _pieces(group) for code, group in by_ancestor.items()}
     intervals: list[Interval] = []
-    for code, group in by_ancestor.items():
-        intervals.extend((code, rule.metric(year), start, end)
-                         for start, end, year in _pieces(group))
+    walked: set[str] = set()
+    # each tenant in exactly one run; the tenants walked in code order, so that the runs do
+    # not depend on the order of the holder's records
+    for tenant in sorted({fact[0] for fact in facts}):
+        run: list[str] = []
+        for code in ancestors_of(tenant):
+            if code in walked:  # the rest of the lineage is walked already
+                break
+            walked.add(code)
+            if run and pieces[code] != pieces[run[0]]:
+                intervals.extend(_run(rule, run, pieces[run[0]]))
+                run = []
+            run.append(code)
+        if run:
+            intervals.extend(_run(rule, run, pieces[run[0]]))
     return intervals
+
+
+def _run(rule: Rule, run: list[str], pieces) -> list[Interval]:
+    low, top = run[0], run[-1]
+    return [(low, rule.metric(year), start, end, top) for start, end, year in pieces]
 
 
 def _start(fact: Fact) -> int:

@@ -226,3 +226,51 @@ def test_a_rebuild_drops_its_bulk_loaded_memory_before_the_collector_resumes(
     assert loaded and all(ref() is None for ref in loaded)
     assert collected_with_memory == []
     assert gc.isenabled()
+
+
+def test_a_holder_is_one_interval_row_for_each_run_of_tenants_that_count_it_alike(
+        client, services, token_for, project):
+    """A holder counts in a tenant while any of its records counts in the tenant's subtree.
+    Up a lineage where nothing else joins, every ancestor counts it alike: one row, from the
+    tenant up to the last such ancestor (`up_to`), not one row per ancestor. Counts as known
+    now and as known at a past moment stay those of a row per ancestor."""
+    cb, admin = token_for("certification-body", "330000"), token_for("admin", "330000")
+    firm = holder("丙", n=7301)
+    assert post(client, cb, issued("UP-A", tenant="330523", occurred_on="2022-03-01",
+                                   holder_=firm)).status_code == 201
+    project()
+    engine = services.writer_engine()
+    model = read_model(live_generation(engine))
+    iv = model.intervals
+
+    def open_rows() -> set[tuple]:
+        with engine.connect() as conn:
+            return {(row.tenant, row.up_to, row.valid_from.isoformat()) for row in conn.execute(
+                iv.select().where(iv.c.owner == f"certification.holders_valid|{firm['uscc']}",
+                                  iv.c.known_to.is_(None)))}
+
+    assert open_rows() == {("330523", "330000", "2022-03-01")}
+    before_second = dt.datetime.now(dt.timezone.utc)
+    assert post(client, cb, issued("UP-B", tenant="330106", occurred_on="2021-05-01",
+                                   valid_until="2022-06-30", holder_=firm)).status_code == 201
+    project()
+    # two cities count it apart, each its own way; the province counts the union
+    assert open_rows() == {("330523", "330500", "2022-03-01"),
+                           ("330106", "330100", "2021-05-01"),
+                           ("330000", "330000", "2021-05-01")}
+
+    def holders(code: str, as_of: str, known_at: dt.datetime | None = None) -> int:
+        query = f"as_of={as_of}" + (f"&known_at={known_at.isoformat()}" if known_at else "")
+        body = client.get(f"/v1/tenants/{code}/counts?{query}", headers=auth(admin)).json
+        return body["counts"]["certification"]["holders_valid"]
+
+    now = dt.datetime.now(dt.timezone.utc)
+    for known_at in (None, now):
+        assert [holders(code, "2021-06-01", known_at) for code in
+                ("330000", "330100", "330106", "330500", "330523")] == [1, 1, 1, 0, 0]
+        assert [holders(code, "2023-01-01", known_at) for code in
+                ("330000", "330100", "330106", "330500", "330523")] == [1, 0, 0, 1, 1]
+    assert [holders(code, "2021-06-01", before_second) for code in
+            ("330000", "330100", "330106", "330500", "330523")] == [0, 0, 0, 0, 0]
+    assert [holders(code, "2023-01-01", before_second) for code in
+            ("330000", "330100", "330106", "330500", "330523")] == [1, 0, 0, 1, 1]

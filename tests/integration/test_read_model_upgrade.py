@@ -76,3 +76,27 @@ def test_registry_init_rebuilds_read_models_of_the_older_shape(settings, client,
     assert live_generation(engine) == generation + 1
     body = client.get("/v1/tenants/330000/counts?as_of=2024-01-01", headers=auth(admin)).json
     assert body["counts"]["certification"]["valid"] == 1
+
+
+def test_intervals_of_the_older_shape_are_rebuilt(client, services, token_for, project):
+    """A holder's intervals were one row per ancestor tenant, without `up_to`: such a read
+    model would count a holder in its tenant only, so it is rebuilt, not served."""
+    cb, admin = token_for("certification-body", "330000"), token_for("admin", "330000")
+    assert post(client, cb, issued("UP-3")).status_code == 201
+    project()
+    engine = services.writer_engine()
+    generation = live_generation(engine)
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {read_model(generation).intervals.name} "
+                          f"DROP COLUMN up_to"))
+    # the intervals answer counts as known at a past moment
+    url = "/v1/tenants/330000/counts?as_of=2024-01-01&known_at=2099-01-01T00:00:00Z"
+    assert client.get(url, headers=auth(admin)).status_code == 503
+
+    said = []
+    assert rebuild_if_outdated(services.log, engine, services.lineage, services.families,
+                               say=said.append)
+    assert "older version" in said[0]
+    assert live_generation(engine) == generation + 1
+    body = client.get(url, headers=auth(admin)).json
+    assert body["counts"]["certification"]["holders_valid"] == 1
