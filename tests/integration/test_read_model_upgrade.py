@@ -3,6 +3,7 @@ answer 503 until the projector, on start, has rebuilt them."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from projections.runner import rebuild_if_outdated
@@ -14,27 +15,33 @@ OLD_SERIES = ("CREATE TABLE {name} (tenant VARCHAR(6) NOT NULL, metric VARCHAR(8
               "PRIMARY KEY (tenant, metric, year))")
 
 
-def as_left_by_the_previous_version(services) -> int:
-    """Replace the live series table by the older shape (series by year only); returns the
-    live generation."""
+def as_left_by_the_previous_version(services, table: str = "series") -> int:
+    """Give a live table an older shape: the series by year only, or the intervals of a
+    holder one row per ancestor tenant, without `up_to`; returns the live generation."""
     engine = services.writer_engine()
     generation = live_generation(engine)
-    name = read_model(generation).series.name
+    model = read_model(generation)
     json_type = "JSONB" if engine.dialect.name == "postgresql" else "JSON"
     with engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE {name}"))
-        conn.execute(text(OLD_SERIES.format(name=name, json=json_type)))
+        if table == "series":
+            conn.execute(text(f"DROP TABLE {model.series.name}"))
+            conn.execute(text(OLD_SERIES.format(name=model.series.name, json=json_type)))
+        else:
+            conn.execute(text(f"ALTER TABLE {model.intervals.name} DROP COLUMN up_to"))
     return generation
 
 
-def test_series_of_the_older_shape_are_refused_then_rebuilt(client, services, token_for,
-                                                            project):
+# the series answer counts; the intervals, counts as known at a past moment
+@pytest.mark.parametrize("table, query", [("series", ""),
+                                          ("intervals", "&known_at=2099-01-01T00:00:00Z")])
+def test_tables_of_an_older_shape_are_refused_then_rebuilt(client, services, token_for,
+                                                           project, table, query):
     cb, admin = token_for("certification-body", "330000"), token_for("admin", "330000")
     assert post(client, cb, issued("UP-1")).status_code == 201
     project()
     engine = services.writer_engine()
-    generation = as_left_by_the_previous_version(services)
-    url = "/v1/tenants/330000/counts?as_of=2024-01-01"
+    generation = as_left_by_the_previous_version(services, table)
+    url = "/v1/tenants/330000/counts?as_of=2024-01-01" + query
 
     refused = client.get(url, headers=auth(admin))
     assert refused.status_code == 503
@@ -47,8 +54,8 @@ def test_series_of_the_older_shape_are_refused_then_rebuilt(client, services, to
                                say=said.append)
     assert "older version" in said[0]
     assert live_generation(engine) == generation + 1
-    body = client.get(url, headers=auth(admin)).json
-    assert body["counts"]["certification"]["valid"] == 1
+    counts = client.get(url, headers=auth(admin)).json["counts"]["certification"]
+    assert (counts["valid"], counts["holders_valid"]) == (1, 1)
     assert not rebuild_if_outdated(services.log, engine, services.lineage, services.families,
                                    say=said.append)
 
@@ -77,26 +84,3 @@ def test_registry_init_rebuilds_read_models_of_the_older_shape(settings, client,
     body = client.get("/v1/tenants/330000/counts?as_of=2024-01-01", headers=auth(admin)).json
     assert body["counts"]["certification"]["valid"] == 1
 
-
-def test_intervals_of_the_older_shape_are_rebuilt(client, services, token_for, project):
-    """A holder's intervals were one row per ancestor tenant, without `up_to`: such a read
-    model would count a holder in its tenant only, so it is rebuilt, not served."""
-    cb, admin = token_for("certification-body", "330000"), token_for("admin", "330000")
-    assert post(client, cb, issued("UP-3")).status_code == 201
-    project()
-    engine = services.writer_engine()
-    generation = live_generation(engine)
-    with engine.begin() as conn:
-        conn.execute(text(f"ALTER TABLE {read_model(generation).intervals.name} "
-                          f"DROP COLUMN up_to"))
-    # the intervals answer counts as known at a past moment
-    url = "/v1/tenants/330000/counts?as_of=2024-01-01&known_at=2099-01-01T00:00:00Z"
-    assert client.get(url, headers=auth(admin)).status_code == 503
-
-    said = []
-    assert rebuild_if_outdated(services.log, engine, services.lineage, services.families,
-                               say=said.append)
-    assert "older version" in said[0]
-    assert live_generation(engine) == generation + 1
-    body = client.get(url, headers=auth(admin)).json
-    assert body["counts"]["certification"]["holders_valid"] == 1
