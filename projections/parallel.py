@@ -32,6 +32,7 @@ import heapq
 import itertools
 import json
 import multiprocessing
+import operator
 import re
 import time
 from collections import Counter, defaultdict
@@ -114,20 +115,20 @@ class Split:
         """(the part of each stored event, in order; the part of each holder; the tenants
         named). Groups go to the part with the fewest events so far, the largest first."""
         find, get = self.find, self.parent.get
-        group_of: dict[int, Any] = {}
+        counts = Counter(self.ids)  # events per record, in the order first met
+        # each record's group: its root, usually the record itself or one step above it
+        groups = [up if get(up, up) == up else find(up) for up in map(get, counts, counts)]
         sizes: dict[Any, int] = defaultdict(int)
-        for record, count in Counter(self.ids).items():
-            if (up := get(record, record)) != record and get(up, up) != up:
-                up = find(up)  # usually a root, or one step below it
-            group_of[record] = up
-            sizes[up] += count
+        for group, count in zip(groups, counts.values()):
+            sizes[group] += count
         load = [(0, part) for part in range(workers)]
         part_of_group: dict[Any, int] = {}
-        for group, count in sorted(sizes.items(), key=lambda item: (-item[1], str(item[0]))):
+        # a stable sort: groups of one size in the order first met
+        for group, count in sorted(sizes.items(), key=operator.itemgetter(1), reverse=True):
             total, part = heapq.heappop(load)
             part_of_group[group] = part
             heapq.heappush(load, (total + count, part))
-        part_of_record = {record: part_of_group[group] for record, group in group_of.items()}
+        part_of_record = dict(zip(counts, map(part_of_group.__getitem__, groups)))
         parts = bytearray(map(part_of_record.__getitem__, self.ids))
         holders = {holder: part_of_group[find(holder)] for holder in self.named}
         return parts, holders, set(map(_text, self.tenants))
