@@ -21,15 +21,16 @@ from projections.timeline import Interval, Rule, holder_intervals, record_interv
 
 # An interval row an owner (a record, or a holder family and holder) holds open, as
 # rm_records.rows / rm_holders.rows keep it (a JSON array): (seq, tenant, metric, start, end,
-# up_to), the dates as ordinals (`up_to`: see projections.timeline.Interval). A plain tuple: orjson writes it as an array by itself (a named tuple
-# goes through its `default`: 0.9 against 0.3 us for a record's rows), and it is built in C.
+# up_to), the dates as ordinals (`up_to`: see projections.timeline.Interval). A plain tuple:
+# orjson writes it as an array by itself (a named tuple goes through its `default`: 0.9
+# against 0.3 us for a record's rows), and it is built in C.
 OpenRow = tuple
 
 
 # A row of rm_intervals to insert, as a list (a rebuild makes millions, and a list is built
-# in C): [owner, seq, tenant, metric, start, end, known_from, known_to, up_to], its dates as date
-# objects (PostgreSQL's binary COPY takes the row as it is); one opened and closed within
-# the page or run is inserted closed (`known_to` set).
+# in C): [owner, seq, tenant, metric, start, end, known_from, known_to, up_to], its dates as
+# date objects (PostgreSQL's binary COPY takes the row as it is); one opened and closed
+# within the page or run is inserted closed (`known_to` set).
 IntervalRow = list
 KNOWN_TO = 7
 
