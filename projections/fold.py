@@ -221,7 +221,7 @@ class Fold:
                 wanted[interval] = count - 1
                 kept.append(row)
                 continue
-            seq, tenant, metric, start, end, up_to = row
+            seq = row[0]
             pending = inserts.get((owner, seq))
             if pending is not None:
                 pending[KNOWN_TO] = known
@@ -229,10 +229,7 @@ class Fold:
             else:
                 changes.closes.append((known, owner, seq))
             if deltas is not None:
-                for code in (tenant,) if up_to is None else self.run_of(tenant, up_to):
-                    deltas[(code, metric, start)] -= 1
-                    if end is not None:
-                        deltas[(code, metric, end)] += 1
+                self._count(deltas, interval, -1)
         for (tenant, metric, start, end, up_to), count in wanted.items():
             for _ in range(count):
                 kept.append((next_seq, tenant, metric, start, end, up_to))
@@ -241,11 +238,17 @@ class Fold:
                                               None, up_to]
                 next_seq += 1
                 if deltas is not None:
-                    for code in (tenant,) if up_to is None else self.run_of(tenant, up_to):
-                        deltas[(code, metric, start)] += 1
-                        if end is not None:
-                            deltas[(code, metric, end)] -= 1
+                    self._count(deltas, (tenant, metric, start, end, up_to), 1)
         return kept, next_seq
+
+    def _count(self, deltas: Deltas, interval: Interval, sign: int) -> None:
+        """An interval's deltas (opened: +1 at its start, -1 at its end; closed: the
+        opposite): a record's in its tenant, to be rolled up; a holder's in its run."""
+        tenant, metric, start, end, up_to = interval
+        for code in (tenant,) if up_to is None else self.run_of(tenant, up_to):
+            deltas[(code, metric, start)] += sign
+            if end is not None:
+                deltas[(code, metric, end)] -= sign
 
     def open_row_deltas(self, memory: Memory, changes: PageChanges) -> None:
         """The net deltas of a bulk load folded without keeping them: those of the rows
