@@ -302,7 +302,6 @@ class Projector:
                             self._bulk_write, intervals=changes.take_closed_inserts()))
             finally:
                 self.fold.deltas_kept = True
-            self.fold.open_row_deltas(memory, changes)
             final = {"states": memory.states.values(), "holders": memory.holders.values(),
                      "intervals": list(changes.inserts.values())}
             if self.engine.dialect.name != "sqlite":  # one writer at a time there
@@ -313,8 +312,7 @@ class Projector:
                 write.result()
             # still paused: its millions of new keys would set off full passes of the
             # collector over everything the fold holds (a fifth of a rebuild's time)
-            return sqlwrite.rolled_up_months(changes.deltas, changes.rollup,
-                                             self.fold.lineage_of)
+            return self.fold.open_row_months(memory)
 
     def _bulk_write(self, start: int = 0, end: int | None = None, count: int = 0,
                     states=(), holders=(), intervals=(), months=None) -> None:

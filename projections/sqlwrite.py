@@ -18,13 +18,14 @@ import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 from sqlalchemy import JSON, BigInteger, Boolean, Connection, Date, DateTime, Integer
 from sqlalchemy import SmallInteger, String, Table
 
 from projections.db import copy_rows
+from projections.state import RecordState
 from projections.tables import ReadModel
 
 INTERVAL_COLUMNS = ["owner", "seq", "tenant", "metric", "valid_from", "valid_to",
@@ -79,6 +80,9 @@ class PageWriter:
         self.model = model
         self._stamps: dict[dt.datetime, str] = {}
         self.record_columns = [c.name for c in model.records.c]
+        if self.record_columns != list(RecordState.COLUMNS):  # RecordState.values' order
+            raise TypeError(f"rm_records' columns are not RecordState.COLUMNS: "
+                            f"{self.record_columns}")
 
     def date(self, value: dt.date | None) -> Any:
         return None if value is None else value.isoformat()
@@ -100,6 +104,8 @@ class PageWriter:
     dates_as_text = True
 
     def record_rows(self, states) -> list[tuple]:
+        if not self.dates_as_text:  # each row as it is, its JSON columns as text
+            return [state.values(dumps) for state in states]
         rows = []
         date, stamp, in_order = self.date, self.stamp, operator.itemgetter(*self.record_columns)
         as_text = self.dates_as_text
@@ -190,30 +196,14 @@ def series_rows(deltas: dict[tuple[str, str, int], int]) -> list[tuple]:
 
 def month_groups(deltas: dict[tuple[str, str, int], int]) -> Months:
     """The changes per day by the month they fall in: {(tenant, metric, year, month): {day
-    of the month as the JSON key: change}}, zeros left out."""
-    return rolled_up_months(deltas, {}, _itself)
-
-
-def rolled_up_months(deltas: dict[tuple[str, str, int], int],
-                     rollup: dict[tuple[str, str, int], int],
-                     lineage_of: Callable[[str], list[str]]) -> Months:
-    """The changes per tenant (`deltas`), plus those of `rollup` added to every tenant of
-    its lineage, by the month they fall in: `Fold.series_deltas` and the grouping by month
-    in one pass, without the dict of every rolled-up day between them (a bulk load's
-    millions of changes; a fifth less time, measured)."""
+    of the month as the JSON key: change}} (a bulk load's: `Fold.open_row_months`)."""
     by_month: Months = defaultdict(dict)
-    for changes, lineage in ((deltas, _itself), (rollup, lineage_of)):
-        for (tenant, metric, day), amount in changes.items():
-            if amount:
-                year, month, dom = month_and_day(day)
-                for code in lineage(tenant):
-                    days = by_month[(code, metric, year, month)]
-                    days[dom] = days.get(dom, 0) + amount
-    return by_month  # sums may be zero: month_rows leaves them out
-
-
-def _itself(tenant: str) -> tuple[str]:
-    return (tenant,)
+    for (tenant, metric, day), amount in deltas.items():
+        if amount:
+            year, month, dom = month_and_day(day)
+            days = by_month[(tenant, metric, year, month)]
+            days[dom] = days.get(dom, 0) + amount
+    return by_month
 
 
 def merge_months(into: Months, more: Months) -> None:

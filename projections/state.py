@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from events import KIND_SPECS, RecordEvent
 from events.kind import Kind
@@ -13,6 +13,10 @@ from projections.timeline import Step, Timeline
 
 
 UTC = dt.timezone.utc
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def utc_naive(moment: dt.datetime) -> dt.datetime:
@@ -85,23 +89,28 @@ class RecordState:
                        for number, (issued, withdrawn) in timeline.items.items()}
         return state
 
+    # rm_records' columns (projections.tables), in the order of `values`
+    COLUMNS = ("record_id", "kind", "key", "tenant", "status", "voided", "holder_uscc",
+               "holder_name", "label", "valid_until", "level", "gi_type", "created_on",
+               "last_occurred_on", "version", "position", "recorded_at", "updated_at",
+               "timeline", "rows", "next_seq")
+
+    def values(self, encode: Callable[[Any], Any] = _as_is) -> tuple:
+        """The row of rm_records, in the order of COLUMNS, its JSON columns (the timeline
+        and the open rows) passed through `encode`."""
+        return (self.record_id, self.kind, self.key, self.tenant, self.status, self.voided,
+                self.holder_uscc, self.holder_name, self.label, self.valid_until, self.level,
+                self.gi_type, self.created_on, self.last_occurred_on, self.version,
+                self.position, self.recorded_at, self.updated_at,
+                encode(self.timeline.to_json()), encode(self.rows), self.next_seq)
+
     def to_row(self) -> dict[str, Any]:
-        return {
-            "record_id": self.record_id, "kind": self.kind, "key": self.key,
-            "tenant": self.tenant, "status": self.status, "voided": self.voided,
-            "holder_uscc": self.holder_uscc, "holder_name": self.holder_name,
-            "label": self.label, "valid_until": self.valid_until, "level": self.level,
-            "gi_type": self.gi_type, "created_on": self.created_on,
-            "last_occurred_on": self.last_occurred_on, "version": self.version,
-            "position": self.position, "recorded_at": self.recorded_at,
-            "updated_at": self.updated_at, "timeline": self.timeline.to_json(),
-            "rows": self.rows, "next_seq": self.next_seq,
-        }
+        return dict(zip(self.COLUMNS, self.values()))
 
     def apply(self, event: RecordEvent, position: int) -> None:
         """Evolve by one event: the event's own fold, then the columns read from it."""
         event.apply(self)
-        spec, attributes = self.spec, self.attributes
+        spec, attributes = KIND_SPECS[self.kind], self.attributes
         holder = attributes.get(spec.holder_field)
         if holder:
             self.holder_uscc, self.holder_name = holder["uscc"], holder["name"]
@@ -118,11 +127,12 @@ class RecordState:
         timeline = self.timeline
         timeline.changed()
         timeline.holder, timeline.voided = self.holder_uscc, self.voided
-        timeline.add_step(Step(
-            on=event.occurred_on.toordinal(), status=self.status, tenant=self.tenant,
-            valid_until=self.valid_until.toordinal() if self.valid_until else None,
-            level=self.level, gi_type=self.gi_type))
+        occurred_on, valid_until = event.occurred_on, self.valid_until
+        # Step(on, status, tenant, valid_until, level, gi_type)
+        timeline.add_step(Step(occurred_on.toordinal(), self.status, self.tenant,
+                               valid_until.toordinal() if valid_until else None,
+                               self.level, self.gi_type))
         self.version = event.originator_version
         self.position = position
-        self.last_occurred_on = event.occurred_on
+        self.last_occurred_on = occurred_on
         self.updated_at = utc_naive(event.timestamp)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from events.store import StoredRow
 from projections import parallel, runner, sqlwrite
+from projections.fold import Fold
 from projections.projector import TOPIC_LIST, Projector
 from projections.runner import rebuild, rebuild_workers
 from projections.tables import live_generation, read_model, secondary_indexes
@@ -210,11 +211,11 @@ def test_the_series_are_summed_with_the_cycle_collector_paused(
     histories.play(client, tokens, services, plans, prefix=f"G{workers}")
     expected = fresh(services, 1)
     real_months, real_merge, real_rows = (
-        sqlwrite.rolled_up_months, sqlwrite.merge_months, sqlwrite.month_rows)
+        Fold.open_row_months, sqlwrite.merge_months, sqlwrite.month_rows)
 
-    def rolled_up_months(deltas, rollup, lineage_of):
+    def open_row_months(fold, memory):
         assert not gc.isenabled(), "series deltas summed with the collector on"
-        return real_months(deltas, rollup, lineage_of)
+        return real_months(fold, memory)
 
     def merge_months(into, more):
         assert not gc.isenabled(), "series months merged with the collector on"
@@ -224,7 +225,7 @@ def test_the_series_are_summed_with_the_cycle_collector_paused(
         assert not gc.isenabled(), "series rows built with the collector on"
         return real_rows(months)
 
-    monkeypatch.setattr(sqlwrite, "rolled_up_months", rolled_up_months)
+    monkeypatch.setattr(Fold, "open_row_months", open_row_months)
     monkeypatch.setattr(sqlwrite, "merge_months", merge_months)
     monkeypatch.setattr(sqlwrite, "month_rows", month_rows)
     assert fresh(services, workers) == expected
@@ -308,15 +309,15 @@ def test_the_processes_group_their_series_by_month_and_the_parent_only_merges_th
     histories.play(client, tokens, services, plans, prefix="P")
     expected = fresh(services, 1)
     calls = tmp_path / "grouped"
-    real_months = sqlwrite.rolled_up_months
+    real_months = Fold.open_row_months
 
-    def rolled_up_months(deltas, rollup, lineage_of):
-        months = real_months(deltas, rollup, lineage_of)
+    def open_row_months(fold, memory):
+        months = real_months(fold, memory)
         with calls.open("a") as out:  # from whichever process groups them
             out.write(f"{os.getpid()} {len(months)}\n")
         return months
 
-    monkeypatch.setattr(sqlwrite, "rolled_up_months", rolled_up_months)
+    monkeypatch.setattr(Fold, "open_row_months", open_row_months)
     assert fresh(services, 2) == expected
     grouped = [line.split() for line in calls.read_text().splitlines()]
     assert len(grouped) == 2 and str(os.getpid()) not in {pid for pid, _ in grouped}

@@ -14,7 +14,6 @@ from projections.sqlwrite import (
     merge_months,
     month_groups,
     month_rows,
-    rolled_up_months,
     series_rows,
 )
 
@@ -48,16 +47,3 @@ def test_changes_that_cancel_out_across_processes_leave_no_row():
     merge_months(merged, month_groups({("330000", "a", other): 2}))
     assert month_rows(merged) == [("330000", "a", 2025, 1, 2, '{"16":2}'),
                                   ("330000", "a", 2025, 0, 2, "{}")]
-
-
-@given(deltas=CHANGES, rollup=CHANGES)
-def test_rolled_up_months_are_the_months_of_the_rolled_up_changes(deltas, rollup):
-    """A bulk load groups its changes by month as it rolls them up the tenant tree, in one
-    pass: the rows are those of `Fold.series_deltas` grouped afterwards."""
-    lineage = {"330000": ["330000"], "330523": ["330523", "330500", "330000"]}
-    rolled = Counter({key: amount for key, amount in deltas.items() if amount})
-    for (tenant, metric, day), amount in rollup.items():
-        for code in lineage[tenant]:
-            rolled[(code, metric, day)] += amount
-    assert parsed(month_rows(rolled_up_months(deltas, rollup, lineage.__getitem__))) == \
-        parsed(series_rows(dict(rolled)))
