@@ -42,3 +42,16 @@ def auth(token: str) -> dict:
 
 def post(client, token: str, body: Any):
     return client.post("/v1/events", json=body, headers=auth(token))
+
+
+# A tree of six tenants (the province, two cities, three counties) for the fold's unit tests.
+SIX_TENANTS = {"330000": None, "330500": "330000", "330100": "330000", "330523": "330500",
+               "330522": "330500", "330106": "330100"}
+
+
+def six_tenant_lineage(code: str) -> list[str]:
+    """A tenant of SIX_TENANTS and its ancestors, the nearest first."""
+    found = [code]
+    while SIX_TENANTS[found[-1]] is not None:
+        found.append(SIX_TENANTS[found[-1]])
+    return found

@@ -10,16 +10,9 @@ from hypothesis import strategies as st
 
 from projections.families import Family
 from projections.timeline import Rule, _pieces, holder_intervals
+from tests.helpers import SIX_TENANTS, six_tenant_lineage
 
-PARENT = {"330000": None, "330500": "330000", "330100": "330000", "330523": "330500",
-          "330522": "330500", "330106": "330100"}
-
-
-def lineage(code: str) -> list[str]:
-    found = [code]
-    while PARENT[found[-1]] is not None:
-        found.append(PARENT[found[-1]])
-    return found
+PARENT, lineage = SIX_TENANTS, six_tenant_lineage
 
 
 def fact(form: str):

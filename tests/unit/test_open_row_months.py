@@ -15,17 +15,10 @@ from hypothesis import strategies as st
 from projections.families import FamilySet
 from projections.fold import Fold, HolderRows, Memory
 from projections.sqlwrite import month_rows, series_rows
+from tests.helpers import SIX_TENANTS, six_tenant_lineage
 
-PARENT = {"330000": None, "330500": "330000", "330100": "330000", "330523": "330500",
-          "330522": "330500", "330106": "330100"}
+PARENT, lineage = SIX_TENANTS, six_tenant_lineage
 FIRST = dt.date(2024, 12, 28).toordinal()
-
-
-def lineage(code: str) -> list[str]:
-    found = [code]
-    while PARENT[found[-1]] is not None:
-        found.append(PARENT[found[-1]])
-    return found
 
 
 def open_row(holder: bool):
