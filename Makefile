@@ -2,8 +2,8 @@
 #                                                demo history and a dashboard sign-in token)
 #                                     make test (set up and run every test)
 # The interpreter of the virtualenv: the system's /usr/bin/python3 where it is 3.11 or newer
-# and can make a virtualenv (a distribution's optimized build: Debian's folds a 1M rebuild
-# in 56 s where a default pyenv build takes 63-71 s, docs/performance.md), else python3.
+# and can make a virtualenv (a distribution's optimized build: Debian's took about 5 % less
+# CPU than a default pyenv build for a rebuild's fold, docs/performance.md), else python3.
 PY ?= $(shell /usr/bin/python3 -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' \
         2>/dev/null && echo /usr/bin/python3 || echo python3)
 VENV ?= .venv

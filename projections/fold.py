@@ -179,7 +179,7 @@ class Fold:
             return
         holder_facts = self.holder_facts
         member_facts = [holder_facts(member) for member in members.values()]
-        # one member (a third of the holders): its facts as they are
+        # one member (nearly half the holders of the 1M benchmark): its facts as they are
         only = member_facts[0] if len(member_facts) == 1 else None
         holders, lineage_of = memory.holders, self.lineage_of
         deltas = changes.deltas if self.deltas_kept else None

@@ -196,7 +196,8 @@ def series_rows(deltas: dict[tuple[str, str, int], int]) -> list[tuple]:
 
 def month_groups(deltas: dict[tuple[str, str, int], int]) -> Months:
     """The changes per day by the month they fall in: {(tenant, metric, year, month): {day
-    of the month as the JSON key: change}} (a bulk load's: `Fold.open_row_months`)."""
+    of the month as the JSON key: change}}, zeros left out (a bulk load groups its own as
+    it counts them: `Fold.open_row_months`)."""
     by_month: Months = defaultdict(dict)
     for (tenant, metric, day), amount in deltas.items():
         if amount:
